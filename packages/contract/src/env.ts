@@ -1,0 +1,25 @@
+/**
+ * Environment variables the handler reads. The stack sets them on the Lambda
+ * function and the local lakehouse sets them for its in-process handler, so
+ * both name them from here.
+ */
+export const ENV = {
+  silverBucket: 'SILVER_BUCKET',
+  goldBucket: 'GOLD_BUCKET',
+  /**
+   * Optional: the SQS FIFO queue that serialises gold updates per dataset
+   * (set on AWS). Without it the gold step runs in-process after silver,
+   * serialised per dataset by an in-process lock (local runs).
+   */
+  goldQueueUrl: 'GOLD_QUEUE_URL',
+  /** Optional: an S3-compatible endpoint (path-style), for local runs. */
+  s3Endpoint: 'S3_ENDPOINT',
+  /** Optional: largest raw object accepted, in bytes; larger ones are quarantined. */
+  maxObjectBytes: 'MAX_OBJECT_BYTES',
+  /** Optional: where DuckDB and downloads put temporary files (Lambda: /tmp). */
+  workDir: 'WORK_DIR',
+  /** Set by the Lambda runtime. */
+  lambdaMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  region: 'AWS_REGION',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+
+/** Dataset of a raw key when it has no folder. */
+export const DEFAULT_DATASET = 'default';
+
+/** Prefixes in the silver bucket for what is not clean data. */
+export const REJECTS_PREFIX = '_rejects';
+export const QUARANTINE_PREFIX = '_quarantine';
+
+/** The dataset is the first path segment of the raw key: `trips/2026/a.csv` -> `trips`. */
+export function datasetOf(rawKey: string): string {
+  const slash = rawKey.indexOf('/');
+  return slash > 0 ? rawKey.slice(0, slash) : DEFAULT_DATASET;
+}
+
+/**
+ * A stable id of one version of one raw object. Keys derived from it make
+ * every output a deterministic function of (key, etag or version), so a
+ * re-delivered event overwrites its outputs instead of duplicating them.
+ */
+export function sourceId(rawKey: string, versionOrEtag: string): string {
+  return createHash('sha256').update(rawKey).update('\0').update(versionOrEtag).digest('hex').slice(0, 24);
+}
+
+/** File name stem of a raw key, kept readable in output keys. */
+function stemOf(rawKey: string): string {
+  const base = rawKey.slice(rawKey.lastIndexOf('/') + 1);
+  const stem = base.replace(/\.(gz|zst|gzip|zstd)$/i, '').replace(/\.[^.]*$/, '');
+  const safe = stem.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+  return safe.slice(0, 80) || 'object';
+}
+
+/** Silver object for one raw object version: `<dataset>/<stem>-<sourceId>.parquet`. */
+export function silverKey(rawKey: string, versionOrEtag: string): string {
+  return `${datasetOf(rawKey)}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.parquet`;
+}
+
+/** Rejected rows of one raw object version. */
+export function rejectsKey(rawKey: string, versionOrEtag: string): string {
+  return `${REJECTS_PREFIX}/${silverKey(rawKey, versionOrEtag)}`;
+}
+
+/** Quarantine record of one raw object version. */
+export function quarantineKey(rawKey: string, versionOrEtag: string): string {
+  return `${QUARANTINE_PREFIX}/${datasetOf(rawKey)}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.json`;
+}
