@@ -1,4 +1,4 @@
-export * from './zones';
 export * from './env';
-export * from './keys';
 export * from './handlers';
+export * from './keys';
+export * from './zones';
