@@ -44,3 +44,25 @@ export function rejectsKey(rawKey: string, versionOrEtag: string): string {
 export function quarantineKey(rawKey: string, versionOrEtag: string): string {
   return `${QUARANTINE_PREFIX}/${datasetOf(rawKey)}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.json`;
 }
+
+/** Gold keeps its incremental state beside the tables, under this prefix. */
+export const GOLD_STATE_PREFIX = '_state';
+/** Hive's name for a partition whose value is null. */
+export const NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
+
+const partitionSegment = (column: string, value: string) => `${column}=${encodeURIComponent(value)}`;
+
+/** One partition of a gold table: `<dataset>/<table>/<column>=<value>/data.parquet`. */
+export function goldPartitionKey(dataset: string, table: string, column: string, value: string): string {
+  return `${dataset}/${table}/${partitionSegment(column, value)}/data.parquet`;
+}
+
+/** The latest row of every key in one partition, from which gold partitions are rebuilt. */
+export function goldStatePartitionKey(dataset: string, column: string, value: string): string {
+  return `${GOLD_STATE_PREFIX}/${dataset}/rows/${partitionSegment(column, value)}/rows.parquet`;
+}
+
+/** Which partition holds each key, so a key that moves is removed from its old partition. */
+export function goldKeyIndexKey(dataset: string): string {
+  return `${GOLD_STATE_PREFIX}/${dataset}/key_index.parquet`;
+}

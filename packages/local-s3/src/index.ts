@@ -1,0 +1,2 @@
+export * from './event-record';
+export * from './local-s3';

@@ -1,0 +1,156 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3EventRecord } from 'aws-lambda';
+import S3rver from 's3rver';
+import { toAwsRecord } from './event-record';
+
+// s3rver keeps its accounts in a registry; register the conventional local
+// credentials (`test` / `test`, as LocalStack uses) beside its own.
+const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account') as {
+  DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+};
+export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
+export const LOCAL_REGION = 'us-east-1';
+DUMMY_ACCOUNT.createKeyPair(LOCAL_CREDENTIALS.accessKeyId, LOCAL_CREDENTIALS.secretAccessKey);
+
+export type ObjectCreatedListener = (record: S3EventRecord) => void;
+
+export interface LocalS3Options {
+  /** Buckets to create at start (kept if they already exist). */
+  buckets: readonly string[];
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Where objects are kept; default a fresh temp folder removed on close. */
+  directory?: string;
+  /** Print s3rver's request log. */
+  verbose?: boolean;
+}
+
+export interface LocalS3 {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly directory: string;
+  /** An SDK client configured for this server. */
+  client(): S3Client;
+  /** Calls `listener` with an AWS-shaped record for every object created. */
+  onObjectCreated(listener: ObjectCreatedListener): () => void;
+  close(): Promise<void>;
+}
+
+/** SDK settings for a local, path-style S3 endpoint. */
+export function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: LOCAL_REGION,
+    forcePathStyle: true,
+    credentials: LOCAL_CREDENTIALS,
+    // s3rver predates flexible checksums: aws-chunked uploads would be stored with their framing.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  } as const;
+}
+
+interface RequestKind {
+  multipartComplete: boolean;
+}
+
+/** Starts s3rver on loopback, creates the buckets, and resolves once it listens. */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const ownsDirectory = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'local-s3-')));
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    directory,
+    silent: !options.verbose,
+    vhostBuckets: false,
+    configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
+  });
+  const server = s3rver as unknown as S3rverInternals;
+
+  // s3rver reports a completed multipart upload as a POST; tag the request so
+  // the record can say CompleteMultipartUpload as S3 does.
+  const requestKind = new AsyncLocalStorage<RequestKind>();
+  server.middleware.unshift((ctx, next) =>
+    requestKind.run({ multipartComplete: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
+  );
+
+  const listeners = new Set<ObjectCreatedListener>();
+  let sequence = 0n;
+  server.on('event', (event: S3rverEvent) => {
+    const raw = event.Records[0];
+    if (!raw?.eventName.startsWith('ObjectCreated:')) return;
+    const kind = requestKind.getStore();
+    sequence += 1n;
+    void server.store
+      .getMetadata(raw.s3.bucket.name, raw.s3.object.key)
+      .then((metadata) => {
+        const record = toAwsRecord({
+          bucket: raw.s3.bucket.name,
+          key: raw.s3.object.key,
+          eventName: kind?.multipartComplete ? 'ObjectCreated:CompleteMultipartUpload' : raw.eventName,
+          size: Number(metadata['content-length']),
+          eTag: String(metadata.etag).replace(/"/g, ''),
+          sequencer: sequence,
+          sourceIp: raw.requestParameters.sourceIPAddress,
+        });
+        for (const listener of listeners) listener(record);
+      })
+      .catch(() => {
+        // The object was deleted before we read its metadata: no creation to report.
+      });
+  });
+
+  const address = await s3rver.run();
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const clients: S3Client[] = [];
+
+  return {
+    endpoint,
+    port: address.port,
+    directory,
+    client() {
+      const client = new S3Client(localClientConfig(endpoint));
+      clients.push(client);
+      return client;
+    },
+    onObjectCreated(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+      for (const client of clients) client.destroy();
+      await s3rver.close();
+      if (ownsDirectory) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates buckets through the S3 API (ignores ones that exist). */
+export async function ensureBuckets(client: S3Client, buckets: readonly string[]): Promise<void> {
+  for (const Bucket of buckets) {
+    await client.send(new CreateBucketCommand({ Bucket })).catch((error: { name?: string }) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+    });
+  }
+}
+
+/** The parts of s3rver (a Koa app) its type declarations leave out. */
+interface S3rverInternals {
+  middleware: Array<(ctx: { method: string; query: Record<string, unknown> }, next: () => Promise<void>) => unknown>;
+  store: { getMetadata(bucket: string, key: string): Promise<Record<string, string>> };
+  on(event: 'event', listener: (event: S3rverEvent) => void): void;
+}
+
+interface S3rverEvent {
+  Records: Array<{
+    eventName: string;
+    requestParameters: { sourceIPAddress: string };
+    s3: { bucket: { name: string }; object: { key: string } };
+  }>;
+}

@@ -1,0 +1,82 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3EventRecord } from 'aws-lambda';
+import { encodeEventKey, type LocalS3, startLocalS3 } from '../src';
+
+describe('startLocalS3', () => {
+  let s3: LocalS3;
+  const records: S3EventRecord[] = [];
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['raw'] });
+    s3.onObjectCreated((record) => records.push(record));
+  });
+  afterAll(() => s3.close());
+  beforeEach(() => {
+    records.length = 0;
+  });
+
+  const nextRecord = async (): Promise<S3EventRecord> => {
+    for (let i = 0; i < 200 && records.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const record = records.shift();
+    if (!record) throw new Error('no event within 2 s');
+    return record;
+  };
+
+  it('serves objects over the S3 protocol on loopback', async () => {
+    expect(s3.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await s3.client().send(new PutObjectCommand({ Bucket: 'raw', Key: 'a/b.csv', Body: 'x,y\n1,2\n' }));
+    const got = await s3.client().send(new GetObjectCommand({ Bucket: 'raw', Key: 'a/b.csv' }));
+    expect(await got.Body?.transformToString()).toBe('x,y\n1,2\n');
+  });
+
+  it('reports a PUT as an AWS-shaped ObjectCreated:Put record with a form-encoded key', async () => {
+    const key = 'trips/my file+1 100%/été.csv';
+    await s3.client().send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: 'id\n1\n' }));
+    const record = await nextRecord();
+    expect(record).toMatchObject({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        bucket: { name: 'raw', arn: 'arn:aws:s3:::raw' },
+        object: {
+          key: 'trips/my+file%2B1+100%25/%C3%A9t%C3%A9.csv',
+          size: 5,
+          eTag: expect.stringMatching(/^[0-9a-f]{32}$/),
+        },
+      },
+    });
+    expect(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '))).toBe(key);
+  });
+
+  it('reports a completed multipart upload as ObjectCreated:CompleteMultipartUpload', async () => {
+    const body = Buffer.alloc(11 * 1024 * 1024, 'a');
+    await new Upload({
+      client: s3.client(),
+      params: { Bucket: 'raw', Key: 'big.bin', Body: body },
+      partSize: 5 * 1024 * 1024,
+    }).done();
+    const record = await nextRecord();
+    expect(record.eventName).toBe('ObjectCreated:CompleteMultipartUpload');
+    expect(record.s3.object.size).toBe(body.length);
+  });
+
+  it('orders events for the same key with an increasing sequencer', async () => {
+    await s3.client().send(new PutObjectCommand({ Bucket: 'raw', Key: 'k', Body: '1' }));
+    await s3.client().send(new PutObjectCommand({ Bucket: 'raw', Key: 'k', Body: '2' }));
+    const [first, second] = [await nextRecord(), await nextRecord()];
+    expect(second.s3.object.sequencer > first.s3.object.sequencer).toBe(true);
+  });
+});
+
+describe('encodeEventKey', () => {
+  it.each([
+    ['a b', 'a+b'],
+    ['a+b', 'a%2Bb'],
+    ['50%', '50%25'],
+    ['dir/sub/ü.csv', 'dir/sub/%C3%BC.csv'],
+  ])('%s -> %s', (key, encoded) => {
+    expect(encodeEventKey(key)).toBe(encoded);
+  });
+});
