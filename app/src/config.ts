@@ -1,0 +1,82 @@
+import { availableParallelism, tmpdir } from 'node:os';
+import { ENV } from '@lakehouse/contract';
+
+/** Everything the handler reads from its environment, parsed once. */
+export interface Config {
+  silverBucket: string;
+  goldBucket: string;
+  /** Set on AWS: gold updates go through this SQS FIFO queue. */
+  goldQueueUrl?: string;
+  /** An S3-compatible endpoint (path-style) instead of AWS S3. */
+  s3Endpoint?: string;
+  region?: string;
+  maxObjectBytes: number;
+  workDir: string;
+  duckdb: { memoryLimitMb: number; threads: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULT_MAX_OBJECT_BYTES = 2 * 1024 ** 3;
+/** Without a Lambda memory size (local runs) DuckDB gets this much. */
+const LOCAL_MEMORY_MB = 2048;
+/** Node, the SDK and buffers need the rest of the function's memory. */
+const DUCKDB_MEMORY_SHARE = 0.6;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`Environment variable ${name} is required but not set`);
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  try {
+    return new URL(raw).toString().replace(/\/$/, '');
+  } catch {
+    throw new ConfigError(`Environment variable ${name} must be a URL, got "${raw}"`);
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const lambdaMemoryMb = positiveInt(env, ENV.lambdaMemoryMb, 0);
+  return {
+    silverBucket: required(env, ENV.silverBucket),
+    goldBucket: required(env, ENV.goldBucket),
+    goldQueueUrl: url(env, ENV.goldQueueUrl),
+    s3Endpoint: url(env, ENV.s3Endpoint),
+    region: optional(env, ENV.region),
+    maxObjectBytes: positiveInt(env, ENV.maxObjectBytes, DEFAULT_MAX_OBJECT_BYTES),
+    workDir: optional(env, ENV.workDir) ?? tmpdir(),
+    duckdb: {
+      memoryLimitMb: lambdaMemoryMb ? Math.max(128, Math.floor(lambdaMemoryMb * DUCKDB_MEMORY_SHARE)) : LOCAL_MEMORY_MB,
+      threads: availableParallelism(),
+    },
+  };
+}
+
+let cached: Config | undefined;
+/** The process's configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

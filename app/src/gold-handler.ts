@@ -1,0 +1,31 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { GoldJob } from './gold';
+import { logger } from './logger';
+import { type Runtime, runtime } from './runtime';
+
+/**
+ * The gold function, fed by the SQS FIFO queue. Messages of a group arrive in
+ * order; when one fails, it and every later one are reported as failures so
+ * that the group's order holds on retry.
+ */
+export async function handleGoldMessages(event: SQSEvent, rt: Runtime): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    if (failures.length > 0) {
+      failures.push({ itemIdentifier: record.messageId });
+      continue;
+    }
+    const job = JSON.parse(record.body) as GoldJob;
+    const started = performance.now();
+    try {
+      const result = await rt.applyGold(job);
+      logger.info('gold updated', { ...job, ms: Math.round(performance.now() - started), ...result });
+    } catch (error) {
+      logger.error('gold update failed; will retry', { ...job, error: error as Error });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+export const goldHandler = async (event: SQSEvent): Promise<SQSBatchResponse> => handleGoldMessages(event, runtime());

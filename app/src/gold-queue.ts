@@ -1,0 +1,52 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { GoldJob } from './gold';
+
+/** Where the ingestion step hands a silver file for its gold update. */
+export interface GoldQueue {
+  submit(job: GoldJob): Promise<void>;
+}
+
+/**
+ * On AWS: one SQS FIFO message group per dataset, so gold updates of a
+ * dataset run one at a time across all concurrent ingestion functions. The
+ * silver key deduplicates re-deliveries within SQS's five-minute window.
+ */
+export class SqsGoldQueue implements GoldQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async submit(job: GoldJob): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(job),
+        MessageGroupId: job.dataset,
+        MessageDeduplicationId: job.silverKey.slice(-128).replace(/[^\w!"#$%&'()*+,\-./:;<=>?@[\\\]^`{|}~]/g, '_'),
+      }),
+    );
+  }
+}
+
+/**
+ * In one process (local lakehouse, tests): jobs of one dataset run one after
+ * another, in submission order; submit resolves when its job is applied.
+ */
+export class InProcessGoldQueue implements GoldQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly apply: (job: GoldJob) => Promise<unknown>) {}
+
+  submit(job: GoldJob): Promise<void> {
+    const previous = this.tails.get(job.dataset) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.apply(job));
+    this.tails.set(job.dataset, run);
+    void run
+      .finally(() => {
+        if (this.tails.get(job.dataset) === run) this.tails.delete(job.dataset);
+      })
+      .catch(() => undefined);
+    return run.then(() => undefined);
+  }
+}

@@ -1,0 +1,35 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type Config, config } from './config';
+import { type Dataset, loadDatasets } from './datasets';
+import { applyToGold, type GoldJob, type GoldResult } from './gold';
+import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold-queue';
+import { createS3Client } from './s3-io';
+
+/** What one container keeps between warm invocations. */
+export interface Runtime {
+  cfg: Config;
+  s3: S3Client;
+  datasets: ReadonlyMap<string, Dataset>;
+  gold: GoldQueue;
+  applyGold(job: GoldJob): Promise<GoldResult | undefined>;
+}
+
+export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset> = loadDatasets()): Runtime {
+  const s3 = createS3Client(cfg);
+  const applyGold = async (job: GoldJob) => {
+    const dataset = datasets.get(job.dataset);
+    return dataset ? applyToGold(job, dataset, { s3, cfg }) : undefined;
+  };
+  const gold = cfg.goldQueueUrl
+    ? new SqsGoldQueue(new SQSClient({ region: cfg.region }), cfg.goldQueueUrl)
+    : new InProcessGoldQueue(applyGold);
+  return { cfg, s3, datasets, gold, applyGold };
+}
+
+let current: Runtime | undefined;
+/** The container's runtime, created on first invocation from the environment. */
+export function runtime(): Runtime {
+  current ??= createRuntime(config());
+  return current;
+}

@@ -1,0 +1,99 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { encodeEventKey, type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { type Config, loadConfig } from '../../src/config';
+import type { Dataset } from '../../src/datasets';
+import { withConnection } from '../../src/duckdb';
+import { createRuntime, type Runtime } from '../../src/runtime';
+
+export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const;
+
+/**
+ * A real S3 server on loopback with the three buckets, and the handler's
+ * runtime pointed at it. Events are the server's own notifications.
+ */
+export interface TestLakehouse {
+  s3: LocalS3;
+  cfg: Config;
+  rt: Runtime;
+  /** Uploads to raw and returns the S3 notification for that upload. */
+  upload(key: string, body: string | Buffer): Promise<S3EventRecord>;
+  list(bucket: string, prefix?: string): Promise<string[]>;
+  getText(bucket: string, key: string): Promise<string>;
+  /** Rows of a Parquet object, read back with DuckDB. */
+  readParquet(bucket: string, key: string, sql?: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export const eventOf = (...records: S3EventRecord[]): S3Event => ({ Records: records });
+
+export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>): Promise<TestLakehouse> {
+  const s3 = await startLocalS3({ buckets: Object.values(BUCKETS) });
+  const workDir = await mkdtemp(join(tmpdir(), 'lakehouse-test-'));
+  const cfg = loadConfig({
+    SILVER_BUCKET: BUCKETS.silver,
+    GOLD_BUCKET: BUCKETS.gold,
+    S3_ENDPOINT: s3.endpoint,
+    AWS_REGION: 'us-east-1',
+    WORK_DIR: workDir,
+  });
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  const rt = createRuntime(cfg, datasets);
+  const client = s3.client();
+  const pending = new Map<string, (record: S3EventRecord) => void>();
+  s3.onObjectCreated((record) => {
+    if (record.s3.bucket.name !== BUCKETS.raw) return;
+    pending.get(record.s3.object.key)?.(record);
+  });
+
+  return {
+    s3,
+    cfg,
+    rt,
+    async upload(key, body) {
+      const encoded = encodeEventKey(key);
+      const notified = new Promise<S3EventRecord>((resolve) => pending.set(encoded, resolve));
+      await client.send(new PutObjectCommand({ Bucket: BUCKETS.raw, Key: key, Body: Buffer.from(body) }));
+      const record = await notified;
+      pending.delete(encoded);
+      return record;
+    },
+    async list(bucket, prefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        keys.push(...(page.Contents ?? []).map((object) => object.Key as string));
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    },
+    async getText(bucket, key) {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await response.Body?.transformToString()) ?? '';
+    },
+    async readParquet(bucket, key, sql = 'select * from t') {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const path = join(workDir, `read-${Math.random().toString(36).slice(2)}.parquet`);
+      await writeFile(path, await response.Body!.transformToByteArray());
+      try {
+        return await withConnection(cfg, async (connection) => {
+          await connection.run(`create or replace temp view t as select * from read_parquet('${path}')`);
+          return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+        });
+      } finally {
+        await rm(path, { force: true });
+      }
+    },
+    async close() {
+      await s3.close();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
