@@ -80,8 +80,9 @@ export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>
     },
     async readParquet(bucket, key, sql = 'select * from t') {
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!response.Body) throw new Error(`s3://${bucket}/${key} has no body`);
       const path = join(workDir, `read-${Math.random().toString(36).slice(2)}.parquet`);
-      await writeFile(path, await response.Body!.transformToByteArray());
+      await writeFile(path, await response.Body.transformToByteArray());
       try {
         return await withConnection(cfg, async (connection) => {
           await connection.run(`create or replace temp view t as select * from read_parquet('${path}')`);
