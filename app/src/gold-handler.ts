@@ -15,13 +15,14 @@ export async function handleGoldMessages(event: SQSEvent, rt: Runtime): Promise<
       failures.push({ itemIdentifier: record.messageId });
       continue;
     }
-    const job = JSON.parse(record.body) as GoldJob;
     const started = performance.now();
     try {
+      const job = JSON.parse(record.body) as GoldJob;
       const result = await rt.applyGold(job);
       logger.info('gold updated', { ...job, ms: Math.round(performance.now() - started), ...result });
     } catch (error) {
-      logger.error('gold update failed; will retry', { ...job, error: error as Error });
+      // Retried; after the queue's maxReceiveCount it moves to the dead-letter queue.
+      logger.error('gold update failed', { messageId: record.messageId, body: record.body, error: error as Error });
       failures.push({ itemIdentifier: record.messageId });
     }
   }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import { verifyCompressedFile } from './compression';
 import type { Config } from './config';
 import type { Dataset } from './datasets';
 import { withConnection } from './duckdb';
@@ -73,6 +74,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       const detected = await detectFormat(inputPath, raw.key, (path, compression) =>
         peekCompressedText(connection, path, compression),
       );
+      await verifyCompressedFile(inputPath, detected.compression);
       const { columns, rows } = await loadRawInput(connection, inputPath, detected, {
         allVarchar: definition !== undefined,
       });

@@ -108,6 +108,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const address = await s3rver.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
+  let closed = false;
 
   return {
     endpoint,
@@ -123,6 +124,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return () => listeners.delete(listener);
     },
     async close() {
+      if (closed) return;
+      closed = true;
       listeners.clear();
       for (const client of clients) client.destroy();
       await s3rver.close();

@@ -1,0 +1,221 @@
+import { goldPartitionKey } from '@lakehouse/contract';
+import { loadDatasets } from '../src/datasets';
+import { handleS3Event } from '../src/handler';
+import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
+import { trip, tripsCsv } from './support/trips';
+
+const GOLD = 'trips/daily_zone_revenue/';
+
+describe('trips: gold daily_zone_revenue', () => {
+  let lake: TestLakehouse;
+  beforeEach(async () => {
+    lake = await startTestLakehouse(loadDatasets());
+  });
+  afterEach(() => lake.close());
+
+  async function ingest(key: string, csv: string) {
+    const record = await lake.upload(key, csv);
+    return handleS3Event(eventOf(record), lake.rt);
+  }
+
+  /** Every gold row, as plain numbers, ordered. */
+  async function gold() {
+    const rows = [];
+    for (const key of await lake.list(BUCKETS.gold, GOLD)) {
+      rows.push(
+        ...(await lake.readParquet(
+          BUCKETS.gold,
+          key,
+          `select strftime(pickup_date, '%Y-%m-%d') as pickup_date, pickup_zone, trips::int as trips,
+                  passengers::int as passengers, fare_total::double as fare_total, round(distance_km_total, 3) as distance_km_total
+           from t`,
+        )),
+      );
+    }
+    return rows.sort((a, b) => `${a.pickup_date}${a.pickup_zone}`.localeCompare(`${b.pickup_date}${b.pickup_zone}`));
+  }
+
+  const JAN_15 = [
+    trip({ trip_id: 't1', fare: 10, distance_km: 2, passengers: 1 }),
+    trip({ trip_id: 't2', fare: 20, distance_km: 4, passengers: 2 }),
+    trip({ trip_id: 't3', fare: 7.5, distance_km: 1.5, passengers: 1, pickup_zone: 'Airport' }),
+    trip({ trip_id: 't4', fare: 30, distance_km: 10, passengers: 3, pickup_at: '2026-01-16 23:59:00' }),
+  ];
+  const EXPECTED_JAN_15 = [
+    {
+      pickup_date: '2026-01-15',
+      pickup_zone: 'Airport',
+      trips: 1,
+      passengers: 1,
+      fare_total: 7.5,
+      distance_km_total: 1.5,
+    },
+    {
+      pickup_date: '2026-01-15',
+      pickup_zone: 'Downtown',
+      trips: 2,
+      passengers: 3,
+      fare_total: 30,
+      distance_km_total: 6,
+    },
+    {
+      pickup_date: '2026-01-16',
+      pickup_zone: 'Downtown',
+      trips: 1,
+      passengers: 3,
+      fare_total: 30,
+      distance_km_total: 10,
+    },
+  ];
+
+  it('aggregates a file into one Parquet object per pickup_date partition', async () => {
+    await ingest('trips/2026/01/15.csv', tripsCsv(JAN_15));
+
+    expect(await gold()).toEqual(EXPECTED_JAN_15);
+    expect(await lake.list(BUCKETS.gold, GOLD)).toEqual([
+      goldPartitionKey('trips', 'daily_zone_revenue', 'pickup_date', '2026-01-15'),
+      goldPartitionKey('trips', 'daily_zone_revenue', 'pickup_date', '2026-01-16'),
+    ]);
+    const columns = await lake.readParquet(
+      BUCKETS.gold,
+      (await lake.list(BUCKETS.gold, GOLD))[0] as string,
+      'select column_name, column_type from (describe t)',
+    );
+    expect(columns).toEqual([
+      { column_name: 'pickup_date', column_type: 'DATE' },
+      { column_name: 'pickup_zone', column_type: 'VARCHAR' },
+      { column_name: 'trips', column_type: 'BIGINT' },
+      { column_name: 'passengers', column_type: 'BIGINT' },
+      { column_name: 'fare_total', column_type: 'DECIMAL(18,2)' },
+      { column_name: 'distance_km_total', column_type: 'DOUBLE' },
+    ]);
+  });
+
+  it('counts each trip once when the same event is delivered twice', async () => {
+    const record = await lake.upload('trips/2026/01/15.csv', tripsCsv(JAN_15));
+    await handleS3Event(eventOf(record), lake.rt);
+    await handleS3Event(eventOf(record, record), lake.rt);
+
+    expect(await gold()).toEqual(EXPECTED_JAN_15);
+  });
+
+  it('counts each trip once when the same file is uploaded again under another key', async () => {
+    await ingest('trips/2026/01/15.csv', tripsCsv(JAN_15));
+    await ingest('trips/resent/15-copy.csv', tripsCsv(JAN_15));
+
+    expect(await gold()).toEqual(EXPECTED_JAN_15);
+  });
+
+  it('takes the values of the file ingested last when two files share trips', async () => {
+    await ingest('trips/a.csv', tripsCsv(JAN_15));
+    // t2's fare is corrected, t3 moves to another day and zone, t5 is new.
+    await ingest(
+      'trips/b.csv',
+      tripsCsv([
+        trip({ trip_id: 't2', fare: 25, distance_km: 4, passengers: 2 }),
+        trip({
+          trip_id: 't3',
+          fare: 8,
+          distance_km: 1.5,
+          passengers: 1,
+          pickup_zone: 'Harbor',
+          pickup_at: '2026-01-16 09:00:00',
+        }),
+        trip({ trip_id: 't5', fare: 5, distance_km: 1, passengers: 1, pickup_at: '2026-01-16 10:00:00' }),
+      ]),
+    );
+
+    expect(await gold()).toEqual([
+      {
+        pickup_date: '2026-01-15',
+        pickup_zone: 'Downtown',
+        trips: 2,
+        passengers: 3,
+        fare_total: 35,
+        distance_km_total: 6,
+      },
+      {
+        pickup_date: '2026-01-16',
+        pickup_zone: 'Downtown',
+        trips: 2,
+        passengers: 4,
+        fare_total: 35,
+        distance_km_total: 11,
+      },
+      {
+        pickup_date: '2026-01-16',
+        pickup_zone: 'Harbor',
+        trips: 1,
+        passengers: 1,
+        fare_total: 8,
+        distance_km_total: 1.5,
+      },
+    ]);
+  });
+
+  it('removes a partition whose last trip moved away', async () => {
+    await ingest('trips/a.csv', tripsCsv([trip({ trip_id: 'x', pickup_at: '2026-02-01 10:00:00' })]));
+    await ingest('trips/b.csv', tripsCsv([trip({ trip_id: 'x', pickup_at: '2026-02-02 10:00:00' })]));
+
+    expect(await lake.list(BUCKETS.gold, GOLD)).toEqual([
+      goldPartitionKey('trips', 'daily_zone_revenue', 'pickup_date', '2026-02-02'),
+    ]);
+  });
+
+  it('keeps the last row of a trip repeated within one file', async () => {
+    await ingest(
+      'trips/repeat.csv',
+      tripsCsv([trip({ trip_id: 'r', fare: 1 }), trip({ trip_id: 'r', fare: 2 }), trip({ trip_id: 'r', fare: 3 })]),
+    );
+    expect(await gold()).toEqual([
+      {
+        pickup_date: '2026-01-15',
+        pickup_zone: 'Downtown',
+        trips: 1,
+        passengers: 1,
+        fare_total: 3,
+        distance_km_total: 3.5,
+      },
+    ]);
+  });
+
+  it('reflects files on the same partitions processed at the same time (no lost update)', async () => {
+    const files = Array.from({ length: 6 }, (_, f) =>
+      tripsCsv(
+        Array.from({ length: 5 }, (_, i) => trip({ trip_id: `c${f}-${i}`, fare: 10, distance_km: 1, passengers: 2 })),
+      ),
+    );
+    const records = [];
+    for (const [f, csv] of files.entries()) records.push(await lake.upload(`trips/concurrent/${f}.csv`, csv));
+
+    await Promise.all(records.map((record) => handleS3Event(eventOf(record), lake.rt)));
+
+    expect(await gold()).toEqual([
+      {
+        pickup_date: '2026-01-15',
+        pickup_zone: 'Downtown',
+        trips: 30,
+        passengers: 60,
+        fare_total: 300,
+        distance_km_total: 30,
+      },
+    ]);
+  });
+
+  it('rebuilds only the partitions a new file touches', async () => {
+    await ingest('trips/a.csv', tripsCsv(JAN_15));
+    const written: string[] = [];
+    lake.s3.onObjectCreated((record) => {
+      if (record.s3.bucket.name === BUCKETS.gold)
+        written.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
+    });
+
+    await ingest('trips/c.csv', tripsCsv([trip({ trip_id: 't9', pickup_at: '2026-01-16 12:00:00' })]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(written.filter((key) => key.startsWith(GOLD))).toEqual([
+      goldPartitionKey('trips', 'daily_zone_revenue', 'pickup_date', '2026-01-16'),
+    ]);
+    expect(written.some((key) => key.includes('2026-01-15'))).toBe(false);
+  });
+});
