@@ -1,0 +1,103 @@
+import { DataAwsEcrAuthorizationToken } from '@cdktf/provider-aws/lib/data-aws-ecr-authorization-token';
+import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
+import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { hashBuildContext } from './content-hash';
+import type { StackVariables } from './variables';
+
+export const REPOSITORY_NAME = 'lambda_duckdb';
+
+export interface ImageProps {
+  /** Absolute path of the Docker build context (app/); the Dockerfile sits at its root. */
+  contextDir: string;
+  vars: StackVariables;
+}
+
+/**
+ * The ECR repository and the function image, built and pushed by the Docker
+ * provider at deploy time. The tag is the content hash of the build context
+ * (computed at synth) plus the architecture: any input change gives a new
+ * immutable tag, and an unchanged context plans no build at all.
+ */
+export class ImageConstruct extends Construct {
+  readonly repository: EcrRepository;
+  readonly image: Image;
+  readonly registryImage: RegistryImage;
+  readonly contentHash: string;
+
+  constructor(scope: Construct, id: string, props: ImageProps) {
+    super(scope, id);
+    const { vars } = props;
+    this.contentHash = hashBuildContext(props.contextDir);
+
+    this.repository = new EcrRepository(this, 'repository', {
+      name: REPOSITORY_NAME,
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: [{ encryptionType: 'AES256' }],
+      forceDelete: vars.forceDestroy.booleanValue,
+    });
+    new EcrLifecyclePolicy(this, 'lifecycle', {
+      repository: this.repository.name,
+      policy: Fn.jsonencode({
+        rules: [
+          {
+            rulePriority: 1,
+            description: 'Keep the most recent images; the function pins one of them by digest',
+            selection: {
+              tagStatus: 'any',
+              countType: 'imageCountMoreThan',
+              countNumber: vars.ecrKeepImages.numberValue,
+            },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    });
+
+    const token = new DataAwsEcrAuthorizationToken(this, 'registry-token', {
+      registryId: this.repository.registryId,
+    });
+    new DockerProvider(this, 'docker', {
+      registryAuth: [
+        {
+          address: Fn.replace(token.proxyEndpoint, 'https://', ''),
+          username: token.userName,
+          password: token.password,
+        },
+      ],
+    });
+
+    const tag = `${this.contentHash}-${vars.architecture.stringValue}`;
+    this.image = new Image(this, 'image', {
+      name: `${this.repository.repositoryUrl}:${tag}`,
+      platform: vars.dockerPlatform,
+      buildAttribute: {
+        context: props.contextDir,
+        dockerfile: 'Dockerfile',
+        platform: vars.dockerPlatform,
+        // No `builder`: the provider then uses the classic builder (version "1"), which adds no
+        // provenance attestation, so the push is a single image manifest, not an index Lambda rejects.
+        version: '1',
+        label: { 'org.opencontainers.image.revision': this.contentHash },
+      },
+      triggers: { content_hash: this.contentHash },
+      keepLocally: false,
+    });
+    this.registryImage = new RegistryImage(this, 'pushed', {
+      name: this.image.name,
+      // Functions may still run an older digest while an update rolls out; the lifecycle policy prunes.
+      keepRemotely: true,
+      triggers: { content_hash: this.contentHash },
+    });
+  }
+
+  /** The pushed image by digest: a deploy with a new image always updates the functions. */
+  get imageUri(): string {
+    return `${this.repository.repositoryUrl}@${this.registryImage.sha256Digest}`;
+  }
+}

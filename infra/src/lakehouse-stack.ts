@@ -1,0 +1,77 @@
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { INGEST_COMMAND } from '@lakehouse/contract';
+import { Aspects, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { BucketSecurityAspect } from './bucket-security-aspect';
+import { ImageConstruct } from './image';
+import { IngestionConstruct } from './ingestion';
+import { StorageConstruct } from './storage';
+import { StackVariables } from './variables';
+
+export const STACK_NAME = 'lakehouse';
+export const DEFAULT_TAGS = { project: 'lakehouse-etl', 'managed-by': 'cdktf' };
+
+export interface LakehouseStackProps {
+  /** Absolute path of the image's Docker build context (app/). */
+  imageContextDir: string;
+  /** Where Terraform keeps local state; see the README to switch to an S3 backend. */
+  statePath?: string;
+}
+
+/** The whole deployment: storage, image, functions and permissions, composed. */
+export class LakehouseStack extends TerraformStack {
+  readonly vars: StackVariables;
+  readonly storage: StorageConstruct;
+  readonly image: ImageConstruct;
+  readonly ingestion: IngestionConstruct;
+
+  constructor(scope: Construct, id: string, props: LakehouseStackProps) {
+    super(scope, id);
+    if (props.statePath) new LocalBackend(this, { path: props.statePath });
+
+    this.vars = new StackVariables(this, 'variables');
+    new AwsProvider(this, 'aws', {
+      region: this.vars.awsRegion.stringValue,
+      defaultTags: [{ tags: DEFAULT_TAGS }],
+    });
+    const identity = new DataAwsCallerIdentity(this, 'current');
+
+    this.storage = new StorageConstruct(this, 'storage', {
+      accountId: identity.accountId,
+      bucketPrefix: this.vars.bucketPrefix.stringValue,
+      forceDestroy: this.vars.forceDestroy.booleanValue,
+    });
+    this.image = new ImageConstruct(this, 'image', { contextDir: props.imageContextDir, vars: this.vars });
+    this.ingestion = new IngestionConstruct(this, 'ingestion', {
+      vars: this.vars,
+      storage: this.storage,
+      imageUri: this.image.imageUri,
+      accountId: identity.accountId,
+    });
+
+    Aspects.of(this).add(new BucketSecurityAspect());
+
+    const output = (name: string, value: string, description: string) => {
+      new TerraformOutput(this, name, { value, description }).overrideLogicalId(name);
+    };
+    for (const zone of ['raw', 'silver', 'gold'] as const) {
+      output(`${zone}_bucket`, this.storage.bucket(zone).bucket, `The ${zone} bucket`);
+    }
+    const { ingest, gold, goldQueue, failedEvents } = this.ingestion;
+    output('function_name', ingest.functionName, `The ingestion function (${INGEST_COMMAND})`);
+    output('function_arn', ingest.arn, 'ARN of the ingestion function');
+    output('gold_function_name', gold.functionName, 'The gold function, fed by the gold FIFO queue');
+    output('gold_function_arn', gold.arn, 'ARN of the gold function');
+    output('repository_url', this.image.repository.repositoryUrl, 'The ECR repository of the function image');
+    output('image_uri', this.image.imageUri, 'The deployed image, pinned by digest');
+    output('gold_queue_url', goldQueue.queue.url, 'The SQS FIFO queue of gold jobs');
+    output('gold_dead_letter_queue_url', goldQueue.deadLetterQueue.url, 'Gold jobs that failed 5 times');
+    output('failed_events_queue_url', failedEvents.url, 'S3 events the ingestion function failed after retries');
+    output(
+      'try_it',
+      `aws s3 cp trips.csv s3://${this.storage.bucket('raw').bucket}/trips/trips.csv && aws logs tail /aws/lambda/${ingest.functionName} --follow`,
+      'Upload a file to raw and follow the ingestion logs',
+    );
+  }
+}

@@ -1,0 +1,148 @@
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { ENV, ZONES, type Zone } from '@lakehouse/contract';
+import type { IResolvable } from 'cdktf';
+import { Construct } from 'constructs';
+import type { PipelineFunction } from './pipeline-function';
+
+export interface StorageProps {
+  accountId: string;
+  bucketPrefix: string;
+  forceDestroy: boolean | IResolvable;
+}
+
+/** The handler's environment variable naming each output bucket (raw comes from the event). */
+const BUCKET_ENV: Partial<Record<Zone, typeof ENV.silverBucket | typeof ENV.goldBucket>> = {
+  silver: ENV.silverBucket,
+  gold: ENV.goldBucket,
+};
+
+const capitalized = (zone: Zone) => zone.charAt(0).toUpperCase() + zone.slice(1);
+
+/**
+ * The three lakehouse buckets, <prefix><zone>-<account_id>, with secure
+ * defaults baked in: SSE, all four public-access blocks, ACLs disabled,
+ * TLS-only access, aborted multipart uploads cleaned up, and versioning on raw
+ * so raw data is never lost. Grants are least privilege, per bucket and action.
+ */
+export class StorageConstruct extends Construct {
+  readonly buckets: Record<Zone, S3Bucket>;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    this.buckets = Object.fromEntries(ZONES.map((zone) => [zone, this.zoneBucket(zone, props)])) as Record<
+      Zone,
+      S3Bucket
+    >;
+  }
+
+  private zoneBucket(zone: Zone, props: StorageProps): S3Bucket {
+    const bucket = new S3Bucket(this, zone, {
+      bucket: `${props.bucketPrefix}${zone}-${props.accountId}`,
+      forceDestroy: props.forceDestroy,
+      tags: { Name: `lakehouse-${zone}`, zone },
+    });
+    new S3BucketOwnershipControls(this, `${zone}-ownership`, {
+      bucket: bucket.id,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
+    const publicAccess = new S3BucketPublicAccessBlock(this, `${zone}-public-access`, {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, `${zone}-encryption`, {
+      bucket: bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
+    });
+    new S3BucketPolicy(this, `${zone}-tls-only`, {
+      bucket: bucket.id,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [bucket.arn, `${bucket.arn}/*`],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      }),
+      // S3 rejects concurrent changes to one bucket's configuration; the policy goes after the block.
+      dependsOn: [publicAccess],
+    });
+    new S3BucketLifecycleConfiguration(this, `${zone}-lifecycle`, {
+      bucket: bucket.id,
+      rule: [
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          status: 'Enabled',
+          filter: [{}],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+    });
+    if (zone === 'raw') {
+      new S3BucketVersioningA(this, `${zone}-versioning`, {
+        bucket: bucket.id,
+        versioningConfiguration: { status: 'Enabled' },
+      });
+    }
+    return bucket;
+  }
+
+  bucket(zone: Zone): S3Bucket {
+    return this.buckets[zone];
+  }
+
+  /** Read objects (the versions named by S3 events too). */
+  grantRead(fn: PipelineFunction, zone: Zone): void {
+    fn.grant({
+      sid: `Read${capitalized(zone)}Objects`,
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: [`${this.buckets[zone].arn}/*`],
+    });
+  }
+
+  /** Write objects, by single PUT or multipart upload (lib-storage's Upload aborts its parts on failure). */
+  grantWrite(fn: PipelineFunction, zone: Zone, options: { delete?: boolean } = {}): void {
+    fn.grant({
+      sid: `Write${capitalized(zone)}Objects`,
+      actions: [
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+        ...(options.delete ? ['s3:DeleteObject'] : []),
+      ],
+      resources: [`${this.buckets[zone].arn}/*`],
+    });
+  }
+
+  /**
+   * List the bucket. Also what makes a GET of a missing key answer 404
+   * (NoSuchKey) instead of 403, which the gold step relies on for state files.
+   */
+  grantList(fn: PipelineFunction, zone: Zone): void {
+    fn.grant({
+      sid: `List${capitalized(zone)}Bucket`,
+      actions: ['s3:ListBucket'],
+      resources: [this.buckets[zone].arn],
+    });
+  }
+
+  /** Name the bucket in the function's environment (SILVER_BUCKET, GOLD_BUCKET). */
+  bindName(fn: PipelineFunction, zone: Zone): void {
+    const env = BUCKET_ENV[zone];
+    if (!env) throw new Error(`the handler takes no environment variable for the ${zone} bucket`);
+    fn.addEnvironment(env, this.buckets[zone].bucket);
+  }
+}

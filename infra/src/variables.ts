@@ -1,0 +1,166 @@
+import { Fn, type IResolvable, Op, TerraformVariable, type TerraformVariableConfig, Token } from 'cdktf';
+import { Construct } from 'constructs';
+
+/** A Terraform expression in a string (validation conditions). */
+const tf = (expression: string) => `\${${expression}}`;
+
+/**
+ * The stack's Terraform variables: set at deploy time with
+ * `cdktf deploy --var name=value` (or TF_VAR_name), not at synth time.
+ * Their ids are the Terraform names (`var.aws_region`).
+ */
+export class StackVariables extends Construct {
+  readonly awsRegion: TerraformVariable;
+  readonly lambdaName: TerraformVariable;
+  readonly bucketPrefix: TerraformVariable;
+  readonly architecture: TerraformVariable;
+  readonly memorySize: TerraformVariable;
+  readonly timeout: TerraformVariable;
+  readonly ephemeralStorageSize: TerraformVariable;
+  readonly goldTimeout: TerraformVariable;
+  readonly logRetentionDays: TerraformVariable;
+  readonly forceDestroy: TerraformVariable;
+  readonly ecrKeepImages: TerraformVariable;
+  readonly subnetIds: TerraformVariable;
+  readonly securityGroupIds: TerraformVariable;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const variable = (name: string, config: TerraformVariableConfig) => {
+      const v = new TerraformVariable(this, name, config);
+      // The Terraform name is exactly `name`, whatever the construct path: users type it in --var.
+      v.overrideLogicalId(name);
+      return v;
+    };
+
+    this.awsRegion = variable('aws_region', {
+      type: 'string',
+      default: 'us-east-1',
+      description: 'AWS region to deploy into.',
+    });
+    this.lambdaName = variable('lambda_name', {
+      type: 'string',
+      default: 'duckdb_ingestion',
+      description:
+        'Name of the ingestion Lambda function; the gold function is <lambda_name>_gold and the queues are named after it.',
+      validation: [
+        {
+          condition: tf('can(regex("^[A-Za-z0-9_-]{1,54}$", var.lambda_name))'),
+          errorMessage: 'lambda_name: 1-54 letters, digits, hyphens or underscores (room for the _gold suffix).',
+        },
+      ],
+    });
+    this.bucketPrefix = variable('bucket_prefix', {
+      type: 'string',
+      default: '',
+      description:
+        'Optional prefix prepended to the bucket names (<prefix>raw-<account_id>), e.g. "acme-", to deploy beside another copy.',
+      validation: [
+        {
+          condition: tf('can(regex("^([a-z0-9][a-z0-9-]{0,20})?$", var.bucket_prefix))'),
+          errorMessage: 'bucket_prefix: empty, or up to 21 lowercase letters, digits and hyphens.',
+        },
+      ],
+    });
+    this.architecture = variable('architecture', {
+      type: 'string',
+      default: 'x86_64',
+      description:
+        'Lambda instruction set, x86_64 or arm64 (about 20% cheaper per GB-second); the image is built for the matching linux platform.',
+      validation: [
+        {
+          condition: tf('contains(["x86_64", "arm64"], var.architecture)'),
+          errorMessage: 'architecture must be x86_64 or arm64.',
+        },
+      ],
+    });
+    this.memorySize = variable('memory_size', {
+      type: 'number',
+      default: 2048,
+      description: 'Memory of each function in MB (128-10240); vCPUs scale with it, about 1 per 1769 MB.',
+      validation: [
+        {
+          condition: tf('var.memory_size >= 128 && var.memory_size <= 10240'),
+          errorMessage: 'memory_size must be between 128 and 10240 MB.',
+        },
+      ],
+    });
+    this.timeout = variable('timeout', {
+      type: 'number',
+      default: 300,
+      description: 'Timeout of the ingestion function in seconds (1-900).',
+      validation: [
+        { condition: tf('var.timeout >= 1 && var.timeout <= 900'), errorMessage: 'timeout must be 1-900 seconds.' },
+      ],
+    });
+    this.ephemeralStorageSize = variable('ephemeral_storage_size', {
+      type: 'number',
+      default: 2048,
+      description: 'Size of /tmp of each function in MB (512-10240): downloads and DuckDB spill files go there.',
+      validation: [
+        {
+          condition: tf('var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240'),
+          errorMessage: 'ephemeral_storage_size must be between 512 and 10240 MB.',
+        },
+      ],
+    });
+    this.goldTimeout = variable('gold_timeout', {
+      type: 'number',
+      default: 120,
+      description: 'Timeout of the gold function in seconds (1-900); the gold queue visibility timeout is 6 times it.',
+      validation: [
+        {
+          condition: tf('var.gold_timeout >= 1 && var.gold_timeout <= 900'),
+          errorMessage: 'gold_timeout must be 1-900 seconds.',
+        },
+      ],
+    });
+    this.logRetentionDays = variable('log_retention_days', {
+      type: 'number',
+      default: 14,
+      description: 'Days CloudWatch keeps the functions logs.',
+      validation: [
+        {
+          condition: tf(
+            'contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)',
+          ),
+          errorMessage: 'log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...).',
+        },
+      ],
+    });
+    this.forceDestroy = variable('force_destroy', {
+      type: 'bool',
+      default: false,
+      description:
+        'Let `cdktf destroy` delete the buckets and the ECR repository even when they still hold objects or images. Keep false in production.',
+    });
+    this.ecrKeepImages = variable('ecr_keep_images', {
+      type: 'number',
+      default: 10,
+      description: 'How many images the ECR lifecycle policy keeps; older ones expire.',
+      validation: [{ condition: tf('var.ecr_keep_images >= 1'), errorMessage: 'ecr_keep_images must be at least 1.' }],
+    });
+    this.subnetIds = variable('subnet_ids', {
+      type: 'list(string)',
+      default: [],
+      description:
+        'Optional VPC subnets for the functions; empty (the default) runs them outside a VPC. In a VPC they need an S3 gateway endpoint and SQS access (endpoint or NAT).',
+    });
+    this.securityGroupIds = variable('security_group_ids', {
+      type: 'list(string)',
+      default: [],
+      description: 'Security groups for the functions when subnet_ids is set.',
+    });
+  }
+
+  /** The linux platform the image is built for, from the architecture variable (known at plan time). */
+  get dockerPlatform(): string {
+    return Token.asString(Fn.conditional(Op.eq(this.architecture.stringValue, 'arm64'), 'linux/arm64', 'linux/amd64'));
+  }
+
+  /** True (at plan time) when the functions run in a VPC. */
+  get inVpc(): IResolvable {
+    // `>= 1`, not `> 0`: cdktf 0.21 renders a literal 0 operand as `undefined`.
+    return Op.gte(Fn.lengthOf(this.subnetIds.listValue), 1);
+  }
+}
