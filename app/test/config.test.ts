@@ -1,0 +1,35 @@
+import { loadConfig } from '../src/config';
+
+const base = { SILVER_BUCKET: 'silver-1', GOLD_BUCKET: 'gold-1' };
+
+describe('loadConfig', () => {
+  it('reads the buckets and leaves the optional settings unset', () => {
+    const cfg = loadConfig(base);
+    expect(cfg).toMatchObject({ silverBucket: 'silver-1', goldBucket: 'gold-1' });
+    expect(cfg.s3Endpoint).toBeUndefined();
+    expect(cfg.goldQueueUrl).toBeUndefined();
+  });
+
+  it.each(['SILVER_BUCKET', 'GOLD_BUCKET'])('names %s when it is missing', (name) => {
+    const env: Record<string, string> = { ...base };
+    delete env[name];
+    expect(() => loadConfig(env)).toThrow(`Environment variable ${name} is required but not set`);
+  });
+
+  it.each([
+    ['S3_ENDPOINT', 'not a url', 'must be a URL'],
+    ['MAX_OBJECT_BYTES', '-5', 'must be a positive integer'],
+    ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'lots', 'must be a positive integer'],
+  ])('names %s when it is malformed', (name, value, problem) => {
+    expect(() => loadConfig({ ...base, [name]: value })).toThrow(`Environment variable ${name} ${problem}`);
+  });
+
+  it('gives DuckDB a share of the Lambda memory size, leaving the rest to Node', () => {
+    expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }).duckdb.memoryLimitMb).toBe(1804);
+    expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' }).duckdb.memoryLimitMb).toBe(128);
+  });
+
+  it('normalises the endpoint', () => {
+    expect(loadConfig({ ...base, S3_ENDPOINT: 'http://127.0.0.1:4566/' }).s3Endpoint).toBe('http://127.0.0.1:4566');
+  });
+});
