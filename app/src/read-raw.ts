@@ -34,34 +34,44 @@ export async function loadRawInput(
   detected: DetectedFormat,
   options: { allVarchar: boolean },
 ): Promise<{ columns: string[]; rows: number }> {
-  let sourceColumns: string[];
   try {
-    await connection.run(
-      `create or replace temp view raw_file as select * from ${reader(path, detected, options.allVarchar)}`,
-    );
-    const described = await connection.runAndReadAll('describe raw_file');
-    sourceColumns = described.getRowObjectsJS().map((row) => String(row.column_name));
+    return await createRawTable(connection, path, detected, options.allVarchar);
   } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${message(error)}`, { cause: error });
-  }
-  const columns = normaliseColumnNames(sourceColumns);
-  const select = sourceColumns.map((source, i) => {
-    const value = options.allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
-    return `${value} as ${sqlIdentifier(columns[i] as string)}`;
-  });
-  try {
-    await connection.run(
-      `create or replace temp table ${RAW_TABLE} as
-       select row_number() over () as ${ROW_COLUMN}, ${select.join(', ')} from raw_file`,
-    );
-  } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${message(error)}`, { cause: error });
+    // CSV types are sniffed from a sample: a later value that does not fit
+    // them is no reason to reject the file. Read it again as text.
+    if (options.allVarchar || detected.format !== 'csv') {
+      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${message(error)}`, { cause: error });
+    }
+    try {
+      return await createRawTable(connection, path, detected, true);
+    } catch (retryError) {
+      throw new PoisonFileError('unreadable', `cannot read as csv: ${message(retryError)}`, { cause: retryError });
+    }
   } finally {
     await connection.run('drop view if exists raw_file');
   }
+}
+
+async function createRawTable(
+  connection: DuckDBConnection,
+  path: string,
+  detected: DetectedFormat,
+  allVarchar: boolean,
+): Promise<{ columns: string[]; rows: number }> {
+  await connection.run(`create or replace temp view raw_file as select * from ${reader(path, detected, allVarchar)}`);
+  const described = await connection.runAndReadAll('describe raw_file');
+  const sourceColumns = described.getRowObjectsJS().map((row) => String(row.column_name));
+  const columns = normaliseColumnNames(sourceColumns);
+  const select = sourceColumns.map((source, i) => {
+    const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
+    return `${value} as ${sqlIdentifier(columns[i] as string)}`;
+  });
+  await connection.run(
+    `create or replace temp table ${RAW_TABLE} as
+     select row_number() over () as ${ROW_COLUMN}, ${select.join(', ')} from raw_file`,
+  );
   const counted = await connection.runAndReadAll(`select count(*)::bigint as n from ${RAW_TABLE}`);
-  const rows = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
-  return { columns, rows };
+  return { columns, rows: Number(counted.getRowObjectsJS()[0]?.n ?? 0) };
 }
 
 /** The first line(s) of a compressed text file, decompressed by DuckDB. */

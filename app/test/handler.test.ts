@@ -84,6 +84,23 @@ describe('handler: raw -> silver over the S3 protocol', () => {
     });
   });
 
+  it('keeps a CSV whose late values do not fit the types sniffed from its start, as text', async () => {
+    const lines = ['id,amount', ...Array.from({ length: 30000 }, (_, i) => `${i},${i}`), '30000,n/a'];
+    const record = await lake.upload('people/late-text.csv', `${lines.join('\n')}\n`);
+    const [outcome] = await handleS3Event(eventOf(record), lake.rt);
+
+    expect(outcome).toMatchObject({ status: 'ingested', silverRows: 30001 });
+    const rows = await lake.readParquet(
+      BUCKETS.silver,
+      (outcome as { silverKey: string }).silverKey,
+      "select id, amount from t where id in ('0', '30000') order by id",
+    );
+    expect(rows).toEqual([
+      { id: '0', amount: '0' },
+      { id: '30000', amount: 'n/a' },
+    ]);
+  });
+
   describe('keys', () => {
     it.each([
       ['people/with space/a b.csv', 'people'],
