@@ -64,6 +64,8 @@ export function loadDataset(dir: string, name: string): Dataset {
 
 function validate(dataset: Dataset): void {
   const problem = (what: string) => new DatasetDefinitionError(`dataset ${dataset.name}: ${what}`);
+  // The name is an S3 prefix and an SQS message group id.
+  if (!NAME.test(dataset.name)) throw problem('the folder name must be snake_case');
   for (const rule of dataset.rules) {
     if (!rule.name || !rule.check) throw problem('every rule needs a name and a check');
   }

@@ -1,4 +1,5 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { GoldJob } from './gold';
 
 /** Where the ingestion step hands a silver file for its gold update. */
@@ -18,15 +19,19 @@ export class SqsGoldQueue implements GoldQueue {
   ) {}
 
   async submit(job: GoldJob): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(job),
-        MessageGroupId: job.dataset,
-        MessageDeduplicationId: job.silverKey.slice(-128).replace(/[^\w!"#$%&'()*+,\-./:;<=>?@[\\\]^`{|}~]/g, '_'),
-      }),
-    );
+    await this.sqs.send(new SendMessageCommand(goldMessage(this.queueUrl, job)));
   }
+}
+
+/** The FIFO message for a job: grouped by dataset, deduplicated by silver object. */
+export function goldMessage(queueUrl: string, job: GoldJob): SendMessageCommandInput {
+  return {
+    QueueUrl: queueUrl,
+    MessageBody: JSON.stringify(job),
+    MessageGroupId: job.dataset,
+    // Any characters may appear in a key; SQS allows 128 of a restricted set.
+    MessageDeduplicationId: createHash('sha256').update(job.silverKey).digest('hex'),
+  };
 }
 
 /**
