@@ -35,7 +35,7 @@ export class GoldQueue extends Construct {
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: FOURTEEN_DAYS,
     });
-    this.queue = new SqsQueue(this, 'queue', {
+    this.queue = new SqsQueue(this, 'jobs', {
       name: `${props.lambdaName}-gold.fifo`,
       fifoQueue: true,
       // The producer sets MessageDeduplicationId (the silver key).
