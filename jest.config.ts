@@ -5,6 +5,7 @@ import type { Config } from 'jest';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // One line per processed object is noise in test output; warnings and errors still show.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 // ts-jest with isolatedModules (tsconfig.base.json) transpiles file by file (fast); `pnpm typecheck` type-checks.
 const project = (name: string, extra: Partial<Config> = {}): Config => ({

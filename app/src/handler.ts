@@ -1,6 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { type IngestOutcome, ingestObject } from './ingest';
 import { logger } from './logger';
+import { recordOutcome, recordTransientFailure } from './metrics';
 import { type Runtime, runtime } from './runtime';
 import { decideRecord, recordsOf } from './s3-event';
 
@@ -23,14 +24,13 @@ export async function handleS3Event(event: S3Event, rt: Runtime): Promise<Ingest
     const started = performance.now();
     try {
       const outcome = await ingestObject(decision.ingest, rt);
-      logger.info('processed object', {
-        key: decision.ingest.key,
-        ms: Math.round(performance.now() - started),
-        ...outcome,
-      });
+      const ms = Math.round(performance.now() - started);
+      logger.info('processed object', { key: decision.ingest.key, ms, ...outcome });
+      recordOutcome(outcome, ms);
       outcomes.push(outcome);
     } catch (error) {
       logger.error('transient failure; the event will be retried', { key: decision.ingest.key, error: error as Error });
+      recordTransientFailure();
       failure ??= error;
     }
   }

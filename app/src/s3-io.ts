@@ -8,8 +8,11 @@ import { SourceGoneError } from './errors';
 
 /** One client per container: connections are reused across warm invocations. */
 export function createS3Client(cfg: Pick<Config, 's3Endpoint' | 'region'>): S3Client {
-  if (!cfg.s3Endpoint) return new S3Client({ region: cfg.region });
+  // A stalled connection fails fast (and the invocation is retried) instead of eating the function's timeout.
+  const requestHandler = { connectionTimeout: 5_000, requestTimeout: 60_000 };
+  if (!cfg.s3Endpoint) return new S3Client({ region: cfg.region, requestHandler });
   return new S3Client({
+    requestHandler,
     endpoint: cfg.s3Endpoint,
     region: cfg.region ?? 'us-east-1',
     forcePathStyle: true,
