@@ -59,7 +59,7 @@ export function buildBundle(outDir: string = DEFAULT_OUT_DIR): BundleResult {
   const nativeDependencies = Object.fromEntries(NATIVE_PACKAGES.map((name) => [name, installedVersion(name)]));
   writeFileSync(
     join(outDir, 'package.json'),
-    `${JSON.stringify({ name: 'lakehouse-lambda-image', private: true, dependencies: nativeDependencies }, null, 2)}\n`,
+    `${JSON.stringify({ private: true, dependencies: nativeDependencies }, null, 2)}\n`,
   );
   return { outDir, entry, nativeDependencies };
 }
