@@ -1,7 +1,7 @@
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { INGEST_COMMAND } from '@lakehouse/contract';
-import { Aspects, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { BucketSecurityAspect } from './bucket-security-aspect';
 import { ImageConstruct } from './image';
@@ -12,11 +12,17 @@ import { StackVariables } from './variables';
 export const STACK_NAME = 'lakehouse';
 export const DEFAULT_TAGS = { project: 'lakehouse-etl', 'managed-by': 'cdktf' };
 
+/** Where Terraform keeps state: a local file (default), or an S3 bucket shared by a team. */
+export type StateBackend =
+  | { kind: 'local'; path: string }
+  | { kind: 's3'; bucket: string; region: string; key?: string };
+
+export const DEFAULT_STATE_KEY = 'lakehouse/terraform.tfstate';
+
 export interface LakehouseStackProps {
   /** Absolute path of the image's Docker build context (app/). */
   imageContextDir: string;
-  /** Where Terraform keeps local state; see the README to switch to an S3 backend. */
-  statePath?: string;
+  state?: StateBackend;
 }
 
 /** The whole deployment: storage, image, functions and permissions, composed. */
@@ -28,7 +34,13 @@ export class LakehouseStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: LakehouseStackProps) {
     super(scope, id);
-    if (props.statePath) new LocalBackend(this, { path: props.statePath });
+    if (props.state?.kind === 'local') new LocalBackend(this, { path: props.state.path });
+    if (props.state?.kind === 's3') {
+      const { bucket, region, key = DEFAULT_STATE_KEY } = props.state;
+      new S3Backend(this, { bucket, region, key, encrypt: true });
+      // S3-native state locking (Terraform >= 1.10): no DynamoDB table needed.
+      this.addOverride('terraform.backend.s3.use_lockfile', true);
+    }
 
     this.vars = new StackVariables(this, 'variables');
     new AwsProvider(this, 'aws', {

@@ -12,7 +12,7 @@ Testing.setupJest();
 describe('IngestionConstruct', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthLakehouse('/state/terraform.lakehouse.tfstate');
+    s = synthLakehouse({ kind: 'local', path: '/state/terraform.lakehouse.tfstate' });
   });
 
   const fn = (name: 'ingest' | 'gold') => single(s.json, 'aws_lambda_function', `ingestion_${name}_function`);
@@ -174,6 +174,19 @@ describe('IngestionConstruct', () => {
     it('keeps state in a local backend by default', () => {
       expect(s.json.terraform.backend).toEqual({ local: { path: '/state/terraform.lakehouse.tfstate' } });
       expect(Object.keys(s.json.terraform.required_providers as Json).sort()).toEqual(['aws', 'docker']);
+    });
+
+    it('can keep state in S3 instead, encrypted and locked', () => {
+      const shared = synthLakehouse({ kind: 's3', bucket: 'team-state', region: 'eu-west-1' });
+      expect(shared.json.terraform.backend).toEqual({
+        s3: {
+          bucket: 'team-state',
+          region: 'eu-west-1',
+          key: 'lakehouse/terraform.tfstate',
+          encrypt: true,
+          use_lockfile: true,
+        },
+      });
     });
   });
 });

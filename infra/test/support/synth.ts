@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import type {} from 'cdktf/lib/testing/adapters/jest';
-import { LakehouseStack, STACK_NAME } from '../../src/lakehouse-stack';
+import { LakehouseStack, STACK_NAME, type StateBackend } from '../../src/lakehouse-stack';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export const APP_DIR = join(REPO_ROOT, 'app');
@@ -17,9 +17,9 @@ export interface Synthesized {
 }
 
 /** Synthesizes the real stack (call once per test file, in beforeAll). */
-export function synthLakehouse(statePath?: string): Synthesized {
+export function synthLakehouse(state?: StateBackend): Synthesized {
   const app = Testing.app();
-  const stack = new LakehouseStack(app, STACK_NAME, { imageContextDir: APP_DIR, statePath });
+  const stack = new LakehouseStack(app, STACK_NAME, { imageContextDir: APP_DIR, state });
   const synth = Testing.synth(stack);
   return { stack, synth, json: JSON.parse(synth) as Json };
 }
