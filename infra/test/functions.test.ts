@@ -175,18 +175,5 @@ describe('IngestionConstruct', () => {
       expect(s.json.terraform.backend).toEqual({ local: { path: '/state/terraform.lakehouse.tfstate' } });
       expect(Object.keys(s.json.terraform.required_providers as Json).sort()).toEqual(['aws', 'docker']);
     });
-
-    it('can keep state in S3 instead, encrypted and locked', () => {
-      const shared = synthLakehouse({ kind: 's3', bucket: 'team-state', region: 'eu-west-1' });
-      expect(shared.json.terraform.backend).toEqual({
-        s3: {
-          bucket: 'team-state',
-          region: 'eu-west-1',
-          key: 'lakehouse/terraform.tfstate',
-          encrypt: true,
-          use_lockfile: true,
-        },
-      });
-    });
   });
 });
