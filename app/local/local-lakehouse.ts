@@ -1,0 +1,398 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ENV, type Zone } from '@lakehouse/contract';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '@lakehouse/local-s3';
+import type { S3EventRecord } from 'aws-lambda';
+import { type Config, loadConfig } from '../src/config';
+import type { Dataset } from '../src/datasets';
+import { handleS3Event } from '../src/handler';
+import type { IngestOutcome } from '../src/ingest';
+import { logger } from '../src/logger';
+import { createRuntime, type Runtime } from '../src/runtime';
+import { decodeS3Key } from '../src/s3-event';
+import { WorkQueue } from './work-queue';
+
+export const DEFAULT_PORT = 4566;
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** Gitignored; kept across restarts. */
+export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.lakehouse', 's3');
+export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const satisfies Record<Zone, string>;
+
+export type EventStatus = 'ingested' | 'quarantined' | 'skipped' | 'failed' | 'abandoned';
+
+/** The one log line written per raw object event. */
+export interface EventLogEntry {
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  status: EventStatus;
+  bucket: string;
+  key: string;
+  eventName: string;
+  size: number;
+  attempts: number;
+  /** Time queued before a worker took the event. */
+  waitMs: number;
+  /** Wall time of the handler, gold update included. */
+  ms: number;
+  /** Of which: folding the silver file into gold. */
+  goldMs?: number;
+  dataset?: string;
+  format?: string;
+  silverKey?: string;
+  rejectsKey?: string;
+  silverRows?: number;
+  rejectedRows?: number;
+  quarantineKey?: string;
+  reason?: string;
+  error?: string;
+}
+
+export interface LocalLakehouseOptions {
+  /** 0 picks a free port. Default 4566. */
+  port?: number;
+  /** Where the S3 server keeps its objects. Default `<repo>/.lakehouse/s3`. */
+  dataDir?: string;
+  /** The handler's WORK_DIR (downloads, DuckDB spill). Default `<dataDir>/../work`. */
+  workDir?: string;
+  /** Events handled at once. Default 4. */
+  concurrency?: number;
+  /** Waits before each retry of a failed event; Lambda retries an async invocation twice. */
+  retryDelaysMs?: readonly number[];
+  /** Receives one entry per event. Default: a JSON line on stdout. */
+  log?: (entry: EventLogEntry) => void;
+  /** Datasets to use instead of app/transforms. */
+  datasets?: ReadonlyMap<string, Dataset>;
+}
+
+export interface StopOptions {
+  /** How long in-flight events may run before they are abandoned. Default 30 s. */
+  graceMs?: number;
+}
+
+export interface LocalLakehouse {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** The handler's configuration, as the Lambda would load it from its environment. */
+  readonly cfg: Config;
+  /** An SDK client for the local endpoint (credentials test/test, path-style). */
+  client(): S3Client;
+  /** The entry of the next event for this raw key (decoded); call it before uploading. */
+  whenProcessed(key: string): Promise<EventLogEntry>;
+  /** Resolves when every event received so far has been handled. */
+  idle(): Promise<void>;
+  stats(): { waiting: number; running: number } & Record<EventStatus, number>;
+  /**
+   * Stops taking events, drops the queued ones, lets in-flight ones finish
+   * (up to `graceMs`), then abandons the rest and closes the server.
+   */
+  stop(options?: StopOptions): Promise<void>;
+  /** Stops at once: no abandoned event writes an output; ones already writing finish theirs. */
+  abandon(): Promise<void>;
+}
+
+/** Raised by an output write of an event abandoned on shutdown, before it wrote anything. */
+export class AbandonedError extends Error {
+  override name = 'AbandonedError';
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+interface QueuedEvent {
+  record: S3EventRecord;
+  receivedAt: number;
+}
+
+/** One event being handled; the S3 client finds it through AsyncLocalStorage. */
+interface EventScope {
+  base: Pick<EventLogEntry, 'bucket' | 'key' | 'eventName' | 'size' | 'waitMs'>;
+  started: number;
+  attempts: number;
+  /** It has sent a request that changes a bucket. */
+  writing: boolean;
+  goldMs: number;
+  /** Its log line is out (abandoned events get theirs at once). */
+  reported: boolean;
+  settled: Promise<void>;
+}
+
+/** Requests that change a bucket: the first one of an event commits it to finishing. */
+const WRITE_COMMANDS = new Set([
+  'PutObjectCommand',
+  'CreateMultipartUploadCommand',
+  'UploadPartCommand',
+  'CompleteMultipartUploadCommand',
+  'DeleteObjectCommand',
+  'DeleteObjectsCommand',
+  'CopyObjectCommand',
+]);
+
+/** True when nothing listens on 127.0.0.1:port. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const probe = createServer()
+      .once('error', () => resolveFree(false))
+      .once('listening', () => probe.close(() => resolveFree(true)))
+      .listen(port, '127.0.0.1');
+  });
+}
+
+/**
+ * For the scripts: the handler logs every object at INFO, and the lakehouse
+ * writes its own line per event, so keep only the handler's warnings and
+ * errors unless POWERTOOLS_LOG_LEVEL says otherwise; skip the CloudWatch
+ * metric lines (they mean nothing off AWS) and the SDK's notice about Node 20
+ * (Lambda runs Node 22).
+ */
+export function quietLocalLogs(): void {
+  if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+const jsonLine = (entry: EventLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * An S3-compatible server with the raw, silver and gold buckets, and every
+ * object created in raw handed to the Lambda's handler as an S3 event.
+ */
+export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): Promise<LocalLakehouse> {
+  const port = options.port ?? DEFAULT_PORT;
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const workDir = resolve(options.workDir ?? join(dirname(dataDir), 'work'));
+  const log = options.log ?? jsonLine;
+  const retryDelays = options.retryDelaysMs ?? [1000, 2000];
+  // s3rver does not report a busy port (its listen promise never settles), so look first.
+  if (port !== 0 && !(await isPortFree(port))) {
+    throw new PortInUseError(`port ${port} on 127.0.0.1 is already in use`);
+  }
+  await mkdir(dataDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+
+  const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), port, directory: dataDir });
+  // The handler's S3 client takes its credentials from the SDK's default chain, as on Lambda.
+  process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+  const cfg = loadConfig({
+    [ENV.silverBucket]: BUCKETS.silver,
+    [ENV.goldBucket]: BUCKETS.gold,
+    [ENV.s3Endpoint]: s3.endpoint,
+    [ENV.region]: LOCAL_REGION,
+    [ENV.workDir]: workDir,
+  });
+
+  const scope = new AsyncLocalStorage<EventScope>();
+  let abandoning = false;
+  const rt = instrumentedRuntime(createRuntime(cfg, options.datasets), scope, () => abandoning);
+
+  const counts: Record<EventStatus, number> = { ingested: 0, quarantined: 0, skipped: 0, failed: 0, abandoned: 0 };
+  const inFlight = new Set<EventScope>();
+  const waiters = new Map<string, Array<(entry: EventLogEntry) => void>>();
+  let stopping = false;
+
+  function report(entry: EventLogEntry, event?: EventScope): void {
+    if (event?.reported) return;
+    if (event) event.reported = true;
+    counts[entry.status]++;
+    try {
+      log(entry);
+    } catch {
+      // A broken log sink must not stop the server.
+    }
+    const pending = waiters.get(entry.key);
+    waiters.delete(entry.key);
+    for (const resolveEntry of pending ?? []) resolveEntry(entry);
+  }
+
+  function reportAbandoned(event: EventScope, error?: unknown): void {
+    report(
+      {
+        ...stamp('warn', 'abandoned on shutdown before writing any output; upload again to process'),
+        ...event.base,
+        status: 'abandoned',
+        attempts: event.attempts,
+        ms: Math.round(performance.now() - event.started),
+        ...(error ? { error: message(error) } : {}),
+      },
+      event,
+    );
+  }
+
+  /** Runs the handler on one event, retrying a failure as Lambda would, and reports once. */
+  async function handle({ record, receivedAt }: QueuedEvent): Promise<void> {
+    let markSettled = () => {};
+    const started = performance.now();
+    const event: EventScope = {
+      base: {
+        bucket: record.s3.bucket.name,
+        key: decodeS3Key(record.s3.object.key),
+        eventName: record.eventName,
+        size: record.s3.object.size,
+        waitMs: Math.round(started - receivedAt),
+      },
+      started,
+      attempts: 0,
+      writing: false,
+      goldMs: 0,
+      reported: false,
+      settled: new Promise((done) => (markSettled = done)),
+    };
+    inFlight.add(event);
+    try {
+      for (;;) {
+        event.attempts++;
+        event.goldMs = 0;
+        try {
+          const [outcome] = await scope.run(event, () => handleS3Event({ Records: [record] }, rt));
+          report(entryOf(event, outcome), event);
+          return;
+        } catch (error) {
+          if (error instanceof AbandonedError || (abandoning && !event.writing)) return reportAbandoned(event, error);
+          const delay = retryDelays[event.attempts - 1];
+          if (delay !== undefined && !stopping) await sleep(delay);
+          if (delay === undefined || stopping) {
+            report(
+              {
+                ...stamp('error', 'processing failed'),
+                ...event.base,
+                status: 'failed',
+                attempts: event.attempts,
+                ms: Math.round(performance.now() - event.started),
+                error: message(error),
+              },
+              event,
+            );
+            return;
+          }
+        }
+      }
+    } finally {
+      inFlight.delete(event);
+      markSettled();
+    }
+  }
+
+  const queue = new WorkQueue<QueuedEvent>(options.concurrency ?? 4, handle);
+  const unsubscribe = s3.onObjectCreated((record) => {
+    if (record.s3.bucket.name !== BUCKETS.raw || stopping) return;
+    queue.push({ record, receivedAt: performance.now() });
+  });
+
+  let closed: Promise<void> | undefined;
+  async function abandon(): Promise<void> {
+    stopping = true;
+    abandoning = true;
+    unsubscribe();
+    closed ??= (async () => {
+      // Events that already wrote an output finish writing; the others will fail
+      // at their first write, so they are reported now.
+      for (const event of inFlight) if (!event.writing) reportAbandoned(event);
+      await Promise.all([...inFlight].filter((event) => event.writing).map((event) => event.settled));
+      // The server waits for open keep-alive connections: close the handler's.
+      rt.s3.destroy();
+      await s3.close();
+    })();
+    await closed;
+  }
+
+  return {
+    endpoint: s3.endpoint,
+    port: s3.port,
+    dataDir,
+    cfg,
+    client: () => s3.client(),
+    whenProcessed(key) {
+      return new Promise((resolveEntry) => waiters.set(key, [...(waiters.get(key) ?? []), resolveEntry]));
+    },
+    idle: () => queue.idle(),
+    stats: () => ({ ...queue.size, ...counts }),
+    async stop({ graceMs = 30_000 } = {}) {
+      stopping = true;
+      unsubscribe();
+      const now = performance.now();
+      for (const dropped of queue.drop()) {
+        report({
+          ...stamp('warn', 'not processed: the lakehouse stopped first; upload again to process'),
+          bucket: dropped.record.s3.bucket.name,
+          key: decodeS3Key(dropped.record.s3.object.key),
+          eventName: dropped.record.eventName,
+          size: dropped.record.s3.object.size,
+          status: 'abandoned',
+          attempts: 0,
+          waitMs: Math.round(now - dropped.receivedAt),
+          ms: 0,
+        });
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([queue.idle(), new Promise((done) => (timer = setTimeout(done, graceMs)))]);
+      clearTimeout(timer);
+      await abandon();
+    },
+    abandon,
+  };
+}
+
+function stamp(level: EventLogEntry['level'], text: string) {
+  return { time: new Date().toISOString(), level, message: text };
+}
+
+function entryOf(event: EventScope, outcome: IngestOutcome | undefined): EventLogEntry {
+  const timing = {
+    attempts: event.attempts,
+    ms: Math.round(performance.now() - event.started),
+    ...(event.goldMs ? { goldMs: event.goldMs } : {}),
+  };
+  const base = event.base;
+  if (!outcome) return { ...stamp('warn', 'no outcome'), ...base, status: 'skipped', ...timing };
+  switch (outcome.status) {
+    case 'ingested':
+      return { ...stamp('info', 'object ingested'), ...base, ...outcome, ...timing };
+    case 'quarantined':
+      return { ...stamp('warn', 'object quarantined'), ...base, ...outcome, ...timing };
+    case 'skipped':
+      return { ...stamp('info', 'object skipped'), ...base, ...outcome, ...timing };
+  }
+}
+
+/**
+ * The Lambda's runtime with two local additions: gold time is measured per
+ * event, and once shutdown abandons events, an event that has not written
+ * anything yet cannot start to (so it leaves no partial outputs).
+ */
+function instrumentedRuntime(rt: Runtime, scope: AsyncLocalStorage<EventScope>, abandoning: () => boolean): Runtime {
+  rt.s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const event = scope.getStore();
+      if (event && context.commandName && WRITE_COMMANDS.has(context.commandName)) {
+        if (!event.writing && abandoning()) throw new AbandonedError('the local lakehouse is shutting down');
+        event.writing = true;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'localLakehouseShutdownGate' },
+  );
+  return {
+    ...rt,
+    gold: {
+      async submit(job) {
+        const started = performance.now();
+        try {
+          await rt.gold.submit(job);
+        } finally {
+          const event = scope.getStore();
+          if (event) event.goldMs += Math.round(performance.now() - started);
+        }
+      },
+    },
+  };
+}
