@@ -64,6 +64,8 @@ export interface LocalLakehouseOptions {
   retryDelaysMs?: readonly number[];
   /** Receives one entry per event. Default: a JSON line on stdout. */
   log?: (entry: EventLogEntry) => void;
+  /** Act as a Lambda function of this memory size (DuckDB gets its share); default: a 2 GB DuckDB limit. */
+  lambdaMemoryMb?: number;
   /** Datasets to use instead of app/transforms. */
   datasets?: ReadonlyMap<string, Dataset>;
 }
@@ -189,6 +191,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     [ENV.s3Endpoint]: s3.endpoint,
     [ENV.region]: LOCAL_REGION,
     [ENV.workDir]: workDir,
+    [ENV.lambdaMemoryMb]: options.lambdaMemoryMb?.toString(),
   });
 
   const scope = new AsyncLocalStorage<EventScope>();
