@@ -6,7 +6,7 @@
  *
  * stdout carries one JSON line per event; the human notes go to stderr.
  */
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_DATA_DIR,
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     port,
     concurrency,
     // pnpm runs scripts from app/; a relative --data-dir means the caller's folder.
-    ...(values['data-dir'] ? { dataDir: `${process.env.INIT_CWD ?? process.cwd()}/${values['data-dir']}` } : {}),
+    ...(values['data-dir'] ? { dataDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['data-dir']) } : {}),
   });
   printBanner(lakehouse.endpoint, lakehouse.dataDir);
 
