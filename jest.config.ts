@@ -8,22 +8,19 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 // ts-jest with isolatedModules (tsconfig.base.json) transpiles file by file (fast); `pnpm typecheck` type-checks.
-const project = (name: string, extra: Partial<Config> = {}): Config => ({
+const project = (name: string): Config => ({
   displayName: name,
   rootDir: `<rootDir>/${name}`,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
-  ...extra,
 });
 
 const config: Config = {
-  projects: [
-    project('packages/contract'),
-    project('packages/local-s3'),
-    project('app', { testTimeout: 60_000 }),
-    project('infra', { testTimeout: 120_000 }),
-  ],
+  // Global, not per project: jest ignores testTimeout inside a project. Tests start
+  // servers, DuckDB and synths; the limit catches hangs, the bench measures speed.
+  testTimeout: 60_000,
+  projects: ['packages/contract', 'packages/local-s3', 'app', 'infra'].map(project),
 };
 
 export default config;

@@ -21,7 +21,6 @@ const SAMPLE_CSV = join(__dirname, '..', 'samples', 'trips', '2026-01-15.csv');
 const MULTIPART_ROWS = 100_000;
 const PART_SIZE = 5 * 1024 * 1024;
 // Uploads of a few MB and their processing take seconds; the default of 5 s is too tight on 2 cores.
-jest.setTimeout(60_000);
 
 describe('local lakehouse', () => {
   let home: string;

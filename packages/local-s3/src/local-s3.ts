@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -63,8 +65,6 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const ownsDirectory = options.directory === undefined;
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'local-s3-')));
   const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
     directory,
     silent: !options.verbose,
     vhostBuckets: false,
@@ -105,7 +105,18 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       });
   });
 
-  const address = await s3rver.run();
+  // Our own HTTP server rather than s3rver.run(): its listen swallows errors
+  // (a busy port hangs or crashes the process) and its close waits on idle keep-alive sockets.
+  await s3rver.configureBuckets();
+  const http = createServer(s3rver.callback());
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
   let closed = false;
@@ -128,7 +139,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       closed = true;
       listeners.clear();
       for (const client of clients) client.destroy();
-      await s3rver.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve, reject) => http.close((error) => (error ? reject(error) : resolve())));
       if (ownsDirectory) await rm(directory, { recursive: true, force: true });
     },
   };

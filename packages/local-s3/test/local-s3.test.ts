@@ -70,6 +70,17 @@ describe('startLocalS3', () => {
   });
 });
 
+describe('startLocalS3 on a busy port', () => {
+  it('rejects instead of hanging', async () => {
+    const first = await startLocalS3({ buckets: [] });
+    try {
+      await expect(startLocalS3({ buckets: [], port: first.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await first.close();
+    }
+  });
+});
+
 describe('encodeEventKey', () => {
   it.each([
     ['a b', 'a+b'],
