@@ -1,3 +1,5 @@
+import { TRIP_COLUMNS } from '../../local/trip-generator';
+
 /** Builds trips CSV files row by row, so each test states exactly what it sends. */
 export interface TripRow {
   trip_id: string;
@@ -8,16 +10,6 @@ export interface TripRow {
   payment_type: string;
   pickup_zone: string;
 }
-
-export const TRIP_COLUMNS = [
-  'trip_id',
-  'pickup_at',
-  'distance_km',
-  'fare',
-  'passengers',
-  'payment_type',
-  'pickup_zone',
-] as const;
 
 export function trip(overrides: Partial<TripRow> & Pick<TripRow, 'trip_id'>): TripRow {
   return {
