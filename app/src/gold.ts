@@ -22,6 +22,9 @@ export interface GoldResult {
 
 const PARQUET = '(format parquet, compression zstd)';
 const PART = '_partition';
+const PARQUET_TYPE = 'application/vnd.apache.parquet';
+/** Partitions downloaded or uploaded at once. */
+const PARALLEL_TRANSFERS = 8;
 
 interface GoldDeps {
   s3: S3Client;
@@ -73,21 +76,22 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
          union select distinct key_index.${PART} from key_index join incoming using (${k}) order by 1`,
       );
 
-      for (const value of touched) {
-        await rebuildPartition(connection, dataset, value, dir, deps);
+      await mergeTouchedPartitions(connection, dataset, touched, dir, deps);
+      for (const batch of chunks(touched, PARALLEL_TRANSFERS)) {
+        await writePartitions(connection, dataset, batch, dir, deps);
       }
 
       await connection.run(
         `copy (select ${k}, ${PART} from key_index anti join incoming using (${k})
-               union all select cast(${k} as varchar), ${PART} from incoming order by 1)
+               union all select cast(${k} as varchar), ${PART} from incoming)
          to ${sqlString(indexPath)} ${PARQUET}`,
       );
-      await uploadFile(s3, cfg.goldBucket, indexKey, indexPath, 'application/vnd.apache.parquet');
+      await uploadFile(s3, cfg.goldBucket, indexKey, indexPath, PARQUET_TYPE);
       const keys = Number(
         (await connection.runAndReadAll('select count(*)::bigint as n from incoming')).getRowObjectsJS()[0]?.n,
       );
       await connection.run(
-        'drop table if exists incoming; drop table if exists key_index; drop view if exists current_rows',
+        'drop table if exists incoming; drop table if exists key_index; drop table if exists next_state',
       );
       return { partitions: touched, keys };
     });
@@ -96,51 +100,93 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
   }
 }
 
-/** Replaces the partition's state and every gold table's partition with the new rows. */
-async function rebuildPartition(
+/**
+ * `next_state`: the latest row of every key in the touched partitions. The
+ * partitions' current state (downloaded in parallel) minus the file's keys,
+ * plus the file's rows: one pass, whatever the number of partitions.
+ */
+async function mergeTouchedPartitions(
   connection: DuckDBConnection,
   dataset: Dataset,
-  value: string,
+  touched: readonly string[],
   dir: string,
   { s3, cfg }: GoldDeps,
 ): Promise<void> {
   const { column } = dataset.partition as NonNullable<Dataset['partition']>;
+  const paths: string[] = [];
+  for (const batch of chunks(touched, PARALLEL_TRANSFERS)) {
+    const found = await Promise.all(
+      batch.map(async (value) => {
+        const path = statePathOf(dir, value);
+        const key = goldStatePartitionKey(dataset.name, column, value);
+        return (await downloadIfExists(s3, cfg.goldBucket, key, path)) ? path : undefined;
+      }),
+    );
+    paths.push(...found.filter((path): path is string => path !== undefined));
+  }
   const k = sqlIdentifier(dataset.key as string);
-  const stateKey = goldStatePartitionKey(dataset.name, column, value);
-  const statePath = join(dir, 'state.parquet');
-  const hadState = await downloadIfExists(s3, cfg.goldBucket, stateKey, statePath);
+  const kept = paths.length
+    ? `select * from read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)
+       anti join incoming using (${k}) union all by name `
+    : '';
+  await connection.run(`create or replace temp table next_state as ${kept}select * from incoming`);
+}
 
-  const incoming = `select * from incoming where ${PART} = ${sqlString(value)}`;
-  const kept = hadState ? `select * from read_parquet(${sqlString(statePath)}) anti join incoming using (${k})` : null;
-  await connection.run(
-    `create or replace temp table next_state as ${kept ? `${kept} union all by name ` : ''}${incoming}`,
-  );
-  // What gold SQL reads: the partition's rows with the partition column typed.
-  await connection.run(
-    `create or replace temp view current_rows as
-     select * exclude (${PART}), (${dataset.partition?.expression}) as ${sqlIdentifier(column)} from next_state`,
-  );
-  const rows = Number(
-    (await connection.runAndReadAll('select count(*)::bigint as n from next_state')).getRowObjectsJS()[0]?.n,
-  );
-
-  for (const table of dataset.goldTables) {
-    const goldKey = goldPartitionKey(dataset.name, table.name, column, value);
+/** Writes each partition's state and gold tables (or deletes them when no row is left), then uploads them in parallel. */
+async function writePartitions(
+  connection: DuckDBConnection,
+  dataset: Dataset,
+  values: readonly string[],
+  dir: string,
+  { s3, cfg }: GoldDeps,
+): Promise<void> {
+  const { column, expression } = dataset.partition as NonNullable<Dataset['partition']>;
+  const transfers: Array<() => Promise<void>> = [];
+  for (const [i, value] of values.entries()) {
+    const where = `${PART} = ${sqlString(value)}`;
+    const rows = Number(
+      (
+        await connection.runAndReadAll(`select count(*)::bigint as n from next_state where ${where}`)
+      ).getRowObjectsJS()[0]?.n,
+    );
+    const outputs = [
+      ...dataset.goldTables.map((table) => ({
+        key: goldPartitionKey(dataset.name, table.name, column, value),
+        path: join(dir, `${i}-${table.name}.parquet`),
+        sql: table.sql,
+      })),
+      {
+        key: goldStatePartitionKey(dataset.name, column, value),
+        path: statePathOf(dir, value),
+        sql: `select * from next_state where ${where}`,
+      },
+    ];
     if (rows === 0) {
-      await deleteObject(s3, cfg.goldBucket, goldKey);
+      for (const output of outputs) transfers.push(() => deleteObject(s3, cfg.goldBucket, output.key));
       continue;
     }
-    const path = join(dir, `${table.name}.parquet`);
-    await connection.run(`copy (${table.sql}) to ${sqlString(path)} ${PARQUET}`);
-    await uploadFile(s3, cfg.goldBucket, goldKey, path, 'application/vnd.apache.parquet');
+    // What gold SQL reads: the partition's rows with the partition column typed.
+    await connection.run(
+      `create or replace temp view current_rows as
+       select * exclude (${PART}), (${expression}) as ${sqlIdentifier(column)} from next_state where ${where}`,
+    );
+    for (const output of outputs) {
+      await connection.run(`copy (${output.sql}) to ${sqlString(output.path)} ${PARQUET}`);
+      transfers.push(() => uploadFile(s3, cfg.goldBucket, output.key, output.path, PARQUET_TYPE));
+    }
   }
-  if (rows === 0) {
-    await deleteObject(s3, cfg.goldBucket, stateKey);
-  } else {
-    await connection.run(`copy (select * from next_state order by ${k}) to ${sqlString(statePath)} ${PARQUET}`);
-    await uploadFile(s3, cfg.goldBucket, stateKey, statePath, 'application/vnd.apache.parquet');
-  }
-  await connection.run('drop view if exists current_rows; drop table if exists next_state');
+  await connection.run('drop view if exists current_rows');
+  await Promise.all(transfers.map((transfer) => transfer()));
+}
+
+function statePathOf(dir: string, value: string): string {
+  return join(dir, `state-${Buffer.from(value).toString('hex')}.parquet`);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
 }
 
 async function strings(connection: DuckDBConnection, sql: string): Promise<string[]> {
