@@ -6,6 +6,16 @@ import { trip, tripsCsv } from './support/trips';
 
 const GOLD = 'trips/daily_zone_revenue/';
 
+/** One expected row of daily_zone_revenue. */
+const goldRow = (
+  pickup_date: string,
+  pickup_zone: string,
+  trips: number,
+  passengers: number,
+  fare_total: number,
+  distance_km_total: number,
+) => ({ pickup_date, pickup_zone, trips, passengers, fare_total, distance_km_total });
+
 describe('trips: gold daily_zone_revenue', () => {
   let lake: TestLakehouse;
   beforeEach(async () => {
@@ -42,30 +52,9 @@ describe('trips: gold daily_zone_revenue', () => {
     trip({ trip_id: 't4', fare: 30, distance_km: 10, passengers: 3, pickup_at: '2026-01-16 23:59:00' }),
   ];
   const EXPECTED_JAN_15 = [
-    {
-      pickup_date: '2026-01-15',
-      pickup_zone: 'Airport',
-      trips: 1,
-      passengers: 1,
-      fare_total: 7.5,
-      distance_km_total: 1.5,
-    },
-    {
-      pickup_date: '2026-01-15',
-      pickup_zone: 'Downtown',
-      trips: 2,
-      passengers: 3,
-      fare_total: 30,
-      distance_km_total: 6,
-    },
-    {
-      pickup_date: '2026-01-16',
-      pickup_zone: 'Downtown',
-      trips: 1,
-      passengers: 3,
-      fare_total: 30,
-      distance_km_total: 10,
-    },
+    goldRow('2026-01-15', 'Airport', 1, 1, 7.5, 1.5),
+    goldRow('2026-01-15', 'Downtown', 2, 3, 30, 6),
+    goldRow('2026-01-16', 'Downtown', 1, 3, 30, 10),
   ];
 
   it('aggregates a file into one Parquet object per pickup_date partition', async () => {
@@ -126,30 +115,9 @@ describe('trips: gold daily_zone_revenue', () => {
     );
 
     expect(await gold()).toEqual([
-      {
-        pickup_date: '2026-01-15',
-        pickup_zone: 'Downtown',
-        trips: 2,
-        passengers: 3,
-        fare_total: 35,
-        distance_km_total: 6,
-      },
-      {
-        pickup_date: '2026-01-16',
-        pickup_zone: 'Downtown',
-        trips: 2,
-        passengers: 4,
-        fare_total: 35,
-        distance_km_total: 11,
-      },
-      {
-        pickup_date: '2026-01-16',
-        pickup_zone: 'Harbor',
-        trips: 1,
-        passengers: 1,
-        fare_total: 8,
-        distance_km_total: 1.5,
-      },
+      goldRow('2026-01-15', 'Downtown', 2, 3, 35, 6),
+      goldRow('2026-01-16', 'Downtown', 2, 4, 35, 11),
+      goldRow('2026-01-16', 'Harbor', 1, 1, 8, 1.5),
     ]);
   });
 
@@ -167,16 +135,7 @@ describe('trips: gold daily_zone_revenue', () => {
       'trips/repeat.csv',
       tripsCsv([trip({ trip_id: 'r', fare: 1 }), trip({ trip_id: 'r', fare: 2 }), trip({ trip_id: 'r', fare: 3 })]),
     );
-    expect(await gold()).toEqual([
-      {
-        pickup_date: '2026-01-15',
-        pickup_zone: 'Downtown',
-        trips: 1,
-        passengers: 1,
-        fare_total: 3,
-        distance_km_total: 3.5,
-      },
-    ]);
+    expect(await gold()).toEqual([goldRow('2026-01-15', 'Downtown', 1, 1, 3, 3.5)]);
   });
 
   it('reflects files on the same partitions processed at the same time (no lost update)', async () => {
@@ -190,16 +149,7 @@ describe('trips: gold daily_zone_revenue', () => {
 
     await Promise.all(records.map((record) => handleS3Event(eventOf(record), lake.rt)));
 
-    expect(await gold()).toEqual([
-      {
-        pickup_date: '2026-01-15',
-        pickup_zone: 'Downtown',
-        trips: 30,
-        passengers: 60,
-        fare_total: 300,
-        distance_km_total: 30,
-      },
-    ]);
+    expect(await gold()).toEqual([goldRow('2026-01-15', 'Downtown', 30, 60, 300, 30)]);
   });
 
   it('rebuilds only the partitions a new file touches', async () => {
