@@ -152,6 +152,28 @@ describe('trips: gold daily_zone_revenue', () => {
     expect(await gold()).toEqual([goldRow('2026-01-15', 'Downtown', 30, 60, 300, 30)]);
   });
 
+  it('counts only the rows that pass the rules; rejected rows never reach gold', async () => {
+    await ingest(
+      'trips/mixed.csv',
+      tripsCsv([
+        trip({ trip_id: 'good', fare: 10, distance_km: 2, passengers: 2 }),
+        trip({ trip_id: 'negative', fare: -10 }),
+        trip({ trip_id: 'crowded', passengers: 12 }),
+        trip({ trip_id: 'bitcoin', payment_type: 'bitcoin' }),
+      ]),
+    );
+
+    expect(await gold()).toEqual([goldRow('2026-01-15', 'Downtown', 1, 2, 10, 2)]);
+  });
+
+  it('leaves gold as it was when a file is quarantined', async () => {
+    await ingest('trips/2026/01/15.csv', tripsCsv(JAN_15));
+    const [outcome] = await ingest('trips/broken.csv', 'trip_id,fare\nt1,999\n');
+
+    expect(outcome).toMatchObject({ status: 'quarantined', reason: 'schema' });
+    expect(await gold()).toEqual(EXPECTED_JAN_15);
+  });
+
   it('rebuilds only the partitions a new file touches', async () => {
     await ingest('trips/a.csv', tripsCsv(JAN_15));
     const written: string[] = [];
