@@ -173,14 +173,15 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
   const workDir = resolve(options.workDir ?? join(dirname(dataDir), 'work'));
   const log = options.log ?? jsonLine;
   const retryDelays = options.retryDelaysMs ?? [1000, 2000];
-  // s3rver does not report a busy port (its listen promise never settles), so look first.
-  if (port !== 0 && !(await isPortFree(port))) {
-    throw new PortInUseError(`port ${port} on 127.0.0.1 is already in use`);
-  }
   await mkdir(dataDir, { recursive: true });
   await mkdir(workDir, { recursive: true });
 
-  const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), port, directory: dataDir });
+  const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), port, directory: dataDir }).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new PortInUseError(`port ${port} on 127.0.0.1 is already in use`, { cause: error });
+    }
+    throw error;
+  });
   // The handler's S3 client takes its credentials from the SDK's default chain, as on Lambda.
   process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
@@ -236,13 +237,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     let markSettled = () => {};
     const started = performance.now();
     const event: EventScope = {
-      base: {
-        bucket: record.s3.bucket.name,
-        key: decodeS3Key(record.s3.object.key),
-        eventName: record.eventName,
-        size: record.s3.object.size,
-        waitMs: Math.round(started - receivedAt),
-      },
+      base: eventBase(record, Math.round(started - receivedAt)),
       started,
       attempts: 0,
       writing: false,
@@ -301,7 +296,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       // at their first write, so they are reported now.
       for (const event of inFlight) if (!event.writing) reportAbandoned(event);
       await Promise.all([...inFlight].filter((event) => event.writing).map((event) => event.settled));
-      // The server waits for open keep-alive connections: close the handler's.
+      // The handler's client is not used again: release its sockets.
       rt.s3.destroy();
       await s3.close();
     })();
@@ -326,13 +321,9 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       for (const dropped of queue.drop()) {
         report({
           ...stamp('warn', 'not processed: the lakehouse stopped first; upload again to process'),
-          bucket: dropped.record.s3.bucket.name,
-          key: decodeS3Key(dropped.record.s3.object.key),
-          eventName: dropped.record.eventName,
-          size: dropped.record.s3.object.size,
+          ...eventBase(dropped.record, Math.round(now - dropped.receivedAt)),
           status: 'abandoned',
           attempts: 0,
-          waitMs: Math.round(now - dropped.receivedAt),
           ms: 0,
         });
       }
@@ -342,6 +333,17 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       await abandon();
     },
     abandon,
+  };
+}
+
+/** What every log line of an event says about its object. */
+function eventBase(record: S3EventRecord, waitMs: number): EventScope['base'] {
+  return {
+    bucket: record.s3.bucket.name,
+    key: decodeS3Key(record.s3.object.key),
+    eventName: record.eventName,
+    size: record.s3.object.size,
+    waitMs,
   };
 }
 

@@ -14,8 +14,8 @@ import {
   BUCKETS,
   DEFAULT_PORT,
   type EventLogEntry,
-  isPortFree,
   type LocalLakehouse,
+  PortInUseError,
   quietLocalLogs,
   REPO_ROOT,
   startLocalLakehouse,
@@ -28,10 +28,13 @@ const PER_FILE_TIMEOUT_MS = 120_000;
 
 async function main(): Promise<number> {
   quietLocalLogs();
-  const port = (await isPortFree(DEFAULT_PORT)) ? DEFAULT_PORT : 0;
   // A fresh data folder each run: the demo is repeatable and leaves .lakehouse/ alone.
   const home = await mkdtemp(join(tmpdir(), 'lakehouse-demo-'));
-  const lakehouse = await startLocalLakehouse({ port, dataDir: join(home, 's3'), log: () => {} });
+  const start = (port: number) => startLocalLakehouse({ port, dataDir: join(home, 's3'), log: () => {} });
+  const lakehouse = await start(DEFAULT_PORT).catch((error) => {
+    if (error instanceof PortInUseError) return start(0);
+    throw error;
+  });
   const interrupted = () => {
     void lakehouse.abandon().finally(() => rm(home, { recursive: true, force: true }).finally(() => process.exit(130)));
   };
@@ -39,7 +42,7 @@ async function main(): Promise<number> {
 
   try {
     console.log(
-      `${bold('Local lakehouse')} on ${lakehouse.endpoint}${port === 0 ? dim(` (${DEFAULT_PORT} is taken)`) : ''}`,
+      `${bold('Local lakehouse')} on ${lakehouse.endpoint}${lakehouse.port !== DEFAULT_PORT ? dim(` (${DEFAULT_PORT} is taken)`) : ''}`,
     );
     const files = await sampleFiles(SAMPLES_DIR);
     console.log(
