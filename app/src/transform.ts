@@ -33,17 +33,24 @@ async function count(connection: DuckDBConnection, sql: string): Promise<number>
   return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
 }
 
+/** Writes the rows of `select` to a Parquet file; DuckDB's COPY answers how many it wrote. */
+async function copyToParquet(connection: DuckDBConnection, select: string, path: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${PARQUET}`);
+  return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+}
+
 /** No dataset folder: the file's own columns and types, plus lineage. */
 export async function writeGenericSilver(
   connection: DuckDBConnection,
   lineage: Lineage,
   silverPath: string,
 ): Promise<TransformResult> {
-  await connection.run(
-    `copy (select *, ${lineageColumns(lineage)} from ${RAW_TABLE} order by ${ROW_COLUMN})
-     to ${sqlString(silverPath)} ${PARQUET}`,
+  const silverRows = await copyToParquet(
+    connection,
+    `select *, ${lineageColumns(lineage)} from ${RAW_TABLE} order by ${ROW_COLUMN}`,
+    silverPath,
   );
-  return { silverRows: await count(connection, `select 1 from ${RAW_TABLE}`), rejectedRows: 0 };
+  return { silverRows, rejectedRows: 0 };
 }
 
 /**
@@ -79,23 +86,24 @@ export async function writeDatasetSilver(
     : '[]::varchar[]';
   await connection.run(`create or replace temp table checked as select *, ${failed} as _failed_rules from staged`);
 
-  await connection.run(
-    `copy (select * exclude (_failed_rules), ${lineageColumns(lineage)}
-           from checked where len(_failed_rules) = 0 order by ${ROW_COLUMN})
-     to ${sqlString(paths.silver)} ${PARQUET}`,
+  const silverRows = await copyToParquet(
+    connection,
+    `select * exclude (_failed_rules), ${lineageColumns(lineage)}
+     from checked where len(_failed_rules) = 0 order by ${ROW_COLUMN}`,
+    paths.silver,
   );
   const rejectedRows = await count(connection, 'select 1 from checked where len(_failed_rules) > 0');
   if (rejectedRows > 0) {
     const originals = rawColumns.map((column) => `raw.${sqlIdentifier(column)}`).join(', ');
-    await connection.run(
-      `copy (select checked._failed_rules[1] as _rule, checked._failed_rules, raw.${ROW_COLUMN}, ${originals},
-                    ${lineageColumns(lineage)}
-             from checked join ${RAW_TABLE} as raw using (${ROW_COLUMN})
-             where len(checked._failed_rules) > 0 order by raw.${ROW_COLUMN})
-       to ${sqlString(paths.rejects)} ${PARQUET}`,
+    await copyToParquet(
+      connection,
+      `select checked._failed_rules[1] as _rule, checked._failed_rules, raw.${ROW_COLUMN}, ${originals},
+              ${lineageColumns(lineage)}
+       from checked join ${RAW_TABLE} as raw using (${ROW_COLUMN})
+       where len(checked._failed_rules) > 0 order by raw.${ROW_COLUMN}`,
+      paths.rejects,
     );
   }
-  const silverRows = await count(connection, 'select 1 from checked where len(_failed_rules) = 0');
   await connection.run('drop table if exists staged; drop table if exists checked');
   return { silverRows, rejectedRows };
 }
