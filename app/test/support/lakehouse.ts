@@ -1,15 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { encodeEventKey, type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { listKeys, withDownloaded } from '../../local/lakehouse-contents';
+import { BUCKETS } from '../../local/local-lakehouse';
 import { type Config, loadConfig } from '../../src/config';
 import type { Dataset } from '../../src/datasets';
-import { withConnection } from '../../src/duckdb';
+import { sqlString, withConnection } from '../../src/duckdb';
 import { createRuntime, type Runtime } from '../../src/runtime';
 
-export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const;
+export { BUCKETS };
 
 /**
  * A real S3 server on loopback with the three buckets, and the handler's
@@ -62,35 +64,20 @@ export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>
       pending.delete(encoded);
       return record;
     },
-    async list(bucket, prefix) {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        keys.push(...(page.Contents ?? []).map((object) => object.Key as string));
-        token = page.NextContinuationToken;
-      } while (token);
-      return keys.sort();
-    },
+    list: (bucket, prefix) => listKeys(client, bucket, prefix),
     async getText(bucket, key) {
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await response.Body?.transformToString()) ?? '';
     },
-    async readParquet(bucket, key, sql = 'select * from t') {
-      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      if (!response.Body) throw new Error(`s3://${bucket}/${key} has no body`);
-      const path = join(workDir, `read-${Math.random().toString(36).slice(2)}.parquet`);
-      await writeFile(path, await response.Body.transformToByteArray());
-      try {
-        return await withConnection(cfg, async (connection) => {
-          await connection.run(`create or replace temp view t as select * from read_parquet('${path}')`);
+    readParquet(bucket, key, sql = 'select * from t') {
+      return withDownloaded(client, cfg, bucket, [key], ([path]) =>
+        withConnection(cfg, async (connection) => {
+          await connection.run(
+            `create or replace temp view t as select * from read_parquet(${sqlString(path as string)})`,
+          );
           return (await connection.runAndReadAll(sql)).getRowObjectsJS();
-        });
-      } finally {
-        await rm(path, { force: true });
-      }
+        }),
+      );
     },
     async close() {
       await s3.close();
