@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { GOLD_STATE_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '@lakehouse/contract';
 import type { Config } from '../src/config';
-import { sqlString, withConnection } from '../src/duckdb';
-import { downloadToFile } from '../src/s3-io';
+import { sqlString, withConnection } from '../src/io/duckdb';
+import { downloadToFile } from '../src/io/s3-io';
 import { BUCKETS } from './local-lakehouse';
 
 export interface ParquetObject {

@@ -9,10 +9,10 @@ import type { S3EventRecord } from 'aws-lambda';
 import { type Config, loadConfig } from '../src/config';
 import type { Dataset } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
-import type { IngestOutcome } from '../src/ingest';
+import type { IngestOutcome } from '../src/ingest/ingest-object';
+import { decodeS3Key } from '../src/ingest/s3-event';
 import { logger } from '../src/logger';
 import { createRuntime, type Runtime } from '../src/runtime';
-import { decodeS3Key } from '../src/s3-event';
 import { WorkQueue } from './work-queue';
 
 export const DEFAULT_PORT = 4566;

@@ -19,3 +19,8 @@ export type PoisonReason = 'empty' | 'unreadable' | 'unsupported-format' | 'sche
 export class SourceGoneError extends Error {
   override name = 'SourceGoneError';
 }
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

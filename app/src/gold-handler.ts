@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { GoldJob } from './gold';
+import type { GoldJob } from './gold/apply-to-gold';
 import { logger } from './logger';
 import { type Runtime, runtime } from './runtime';
 

@@ -1,9 +1,9 @@
 import type { S3Event } from 'aws-lambda';
-import { type IngestOutcome, ingestObject } from './ingest';
+import { type IngestOutcome, ingestObject } from './ingest/ingest-object';
+import { decideRecord, recordsOf } from './ingest/s3-event';
 import { logger } from './logger';
 import { recordOutcome, recordTransientFailure } from './metrics';
 import { type Runtime, runtime } from './runtime';
-import { decideRecord, recordsOf } from './s3-event';
 
 /**
  * The ingestion function: one S3 notification, every record in it. Poison

@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IngestOutcome } from './ingest';
+import type { IngestOutcome } from './ingest/ingest-object';
 
 const NAMESPACE = 'Lakehouse';
 const SERVICE = 'lakehouse-ingestion';

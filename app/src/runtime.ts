@@ -2,9 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
-import { applyToGold, type GoldJob, type GoldResult } from './gold';
-import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold-queue';
-import { createS3Client } from './s3-io';
+import { applyToGold, type GoldJob, type GoldResult } from './gold/apply-to-gold';
+import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
+import { createS3Client } from './io/s3-io';
 
 /** What one container keeps between warm invocations. */
 export interface Runtime {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDatasets } from '../src/datasets';
-import { goldMessage } from '../src/gold-queue';
+import { goldMessage } from '../src/gold/gold-queue';
 
 describe('datasets', () => {
   let dir: string;

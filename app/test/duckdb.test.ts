@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
-import { duckdb, duckdbOptions, withConnection } from '../src/duckdb';
+import { duckdb, duckdbOptions, withConnection } from '../src/io/duckdb';
 
 describe('DuckDB set-up for Lambda', () => {
   let workDir: string;

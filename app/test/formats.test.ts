@@ -1,6 +1,6 @@
-import { normaliseColumnNames, snakeCase } from '../src/column-names';
-import { formatFromKey, textFormat } from '../src/formats';
-import { decodeS3Key } from '../src/s3-event';
+import { normaliseColumnNames, snakeCase } from '../src/ingest/column-names';
+import { formatFromKey, textFormat } from '../src/ingest/formats';
+import { decodeS3Key } from '../src/ingest/s3-event';
 
 describe('snakeCase', () => {
   it.each([

@@ -1,8 +1,8 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadDatasets } from '../src/datasets';
-import type { GoldJob } from '../src/gold';
+import type { GoldJob } from '../src/gold/apply-to-gold';
 import { handleGoldMessages } from '../src/gold-handler';
-import { ingestObject } from '../src/ingest';
+import { ingestObject } from '../src/ingest/ingest-object';
 import { BUCKETS, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 import { trip, tripsCsv } from './support/trips';
 

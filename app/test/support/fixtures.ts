@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../../src/config';
-import { withConnection } from '../../src/duckdb';
+import { withConnection } from '../../src/io/duckdb';
 
 export const PEOPLE_CSV = 'Name,Age,Joined At\nAda,36,2026-01-02\nLinus,29,2026-02-03\nGrace,45,2026-03-04\n';
 export const PEOPLE_TSV = PEOPLE_CSV.replace(/,/g, '\t');

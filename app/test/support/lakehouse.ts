@@ -8,7 +8,7 @@ import { listKeys, withDownloaded } from '../../local/lakehouse-contents';
 import { BUCKETS } from '../../local/local-lakehouse';
 import { type Config, loadConfig } from '../../src/config';
 import type { Dataset } from '../../src/datasets';
-import { sqlString, withConnection } from '../../src/duckdb';
+import { sqlString, withConnection } from '../../src/io/duckdb';
 import { createRuntime, type Runtime } from '../../src/runtime';
 
 export { BUCKETS };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
-import type { GoldJob } from './gold';
+import type { GoldJob } from './apply-to-gold';
 
 /** Where the ingestion step hands a silver file for its gold update. */
 export interface GoldQueue {

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { messageOf, PoisonFileError } from '../errors';
+import { sqlIdentifier, sqlString } from '../io/duckdb';
 import { normaliseColumnNames } from './column-names';
-import { sqlIdentifier, sqlString } from './duckdb';
-import { PoisonFileError } from './errors';
 import type { Compression, DetectedFormat } from './formats';
 
 export const RAW_TABLE = 'raw_input';
@@ -40,12 +40,14 @@ export async function loadRawInput(
     // CSV types are sniffed from a sample: a later value that does not fit
     // them is no reason to reject the file. Read it again as text.
     if (options.allVarchar || detected.format !== 'csv') {
-      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${message(error)}`, { cause: error });
+      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     try {
       return await createRawTable(connection, path, detected, true);
     } catch (retryError) {
-      throw new PoisonFileError('unreadable', `cannot read as csv: ${message(retryError)}`, { cause: retryError });
+      throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(retryError)}`, { cause: retryError });
     }
   } finally {
     await connection.run('drop view if exists raw_file');
@@ -87,10 +89,8 @@ export async function peekCompressedText(
     );
     return String(reader.getRowObjectsJS()[0]?.line ?? '');
   } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot decompress (${compression}): ${message(error)}`, { cause: error });
+    throw new PoisonFileError('unreadable', `cannot decompress (${compression}): ${messageOf(error)}`, {
+      cause: error,
+    });
   }
-}
-
-export function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

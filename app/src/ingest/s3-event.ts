@@ -1,5 +1,5 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import type { RawObject } from './ingest';
+import type { RawObject } from './ingest-object';
 
 /** S3 encodes keys like an HTML form: `+` is a space, `%XX` are UTF-8 bytes. */
 export function decodeS3Key(encoded: string): string {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { Config } from './config';
+import type { Config } from '../config';
 
 let instance: Promise<DuckDBInstance> | undefined;
 

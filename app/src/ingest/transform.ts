@@ -1,8 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Dataset } from './datasets';
-import { sqlIdentifier, sqlString } from './duckdb';
-import { PoisonFileError } from './errors';
-import { message, RAW_TABLE, ROW_COLUMN } from './read-raw';
+import type { Dataset } from '../datasets';
+import { messageOf, PoisonFileError } from '../errors';
+import { sqlIdentifier, sqlString } from '../io/duckdb';
+import { RAW_TABLE, ROW_COLUMN } from './read-raw';
 
 /** Where a row came from; added to every silver and rejected row. */
 export interface Lineage {
@@ -75,7 +75,7 @@ export async function writeDatasetSilver(
   try {
     await connection.run(`create or replace temp table staged as ${dataset.silverSql}`);
   } catch (error) {
-    throw new PoisonFileError('schema', `dataset ${dataset.name} silver SQL failed on this file: ${message(error)}`, {
+    throw new PoisonFileError('schema', `dataset ${dataset.name} silver SQL failed on this file: ${messageOf(error)}`, {
       cause: error,
     });
   }

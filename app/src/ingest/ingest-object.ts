@@ -2,15 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import type { Config } from '../config';
+import type { Dataset } from '../datasets';
+import { messageOf, PoisonFileError, SourceGoneError } from '../errors';
+import type { GoldQueue } from '../gold/gold-queue';
+import { withConnection } from '../io/duckdb';
+import { downloadToFile, putJson, uploadFile } from '../io/s3-io';
 import { verifyCompressedFile } from './compression';
-import type { Config } from './config';
-import type { Dataset } from './datasets';
-import { withConnection } from './duckdb';
-import { PoisonFileError, SourceGoneError } from './errors';
 import { detectFormat } from './formats';
-import type { GoldQueue } from './gold-queue';
-import { loadRawInput, message, peekCompressedText } from './read-raw';
-import { downloadToFile, putJson, uploadFile } from './s3-io';
+import { loadRawInput, peekCompressedText } from './read-raw';
 import { writeDatasetSilver, writeGenericSilver } from './transform';
 
 /** One object version named by an S3 event. */
@@ -121,7 +121,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       versionId: raw.versionId ?? null,
       dataset,
       reason: error.reason,
-      error: message(error),
+      error: messageOf(error),
       quarantinedAt: (deps.now ?? (() => new Date()))().toISOString(),
     });
     return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { goldKeyIndexKey, goldPartitionKey, goldStatePartitionKey, NULL_PARTITION } from '@lakehouse/contract';
-import type { Config } from './config';
-import type { Dataset } from './datasets';
-import { sqlIdentifier, sqlString, withConnection } from './duckdb';
-import { ROW_COLUMN } from './read-raw';
-import { deleteObject, downloadIfExists, uploadFile } from './s3-io';
+import type { Config } from '../config';
+import type { Dataset } from '../datasets';
+import { ROW_COLUMN } from '../ingest/read-raw';
+import { sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
+import { deleteObject, downloadIfExists, uploadFile } from '../io/s3-io';
 
 /** One silver file to fold into its dataset's gold tables. */
 export interface GoldJob {

@@ -3,9 +3,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { PoisonFileError } from './errors';
+import { messageOf, PoisonFileError } from '../errors';
 import type { Compression } from './formats';
-import { message } from './read-raw';
 
 /** Node >= 22.15 decompresses zstd natively; Node 20 (local runs) falls back to fzstd. */
 const nativeZstd = (zlib as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
@@ -52,7 +51,7 @@ export async function verifyCompressedFile(path: string, compression: Compressio
       await pipeline(createReadStream(path), zstdVerifier());
     }
   } catch (error) {
-    throw new PoisonFileError('unreadable', `corrupt or truncated ${compression} data: ${message(error)}`, {
+    throw new PoisonFileError('unreadable', `corrupt or truncated ${compression} data: ${messageOf(error)}`, {
       cause: error,
     });
   }

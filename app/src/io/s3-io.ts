@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Config } from './config';
-import { SourceGoneError } from './errors';
+import type { Config } from '../config';
+import { SourceGoneError } from '../errors';
 
 /** One client per container: connections are reused across warm invocations. */
 export function createS3Client(cfg: Pick<Config, 's3Endpoint' | 'region'>): S3Client {
