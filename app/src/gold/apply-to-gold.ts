@@ -172,7 +172,7 @@ async function writePartitions(
     );
     for (const output of outputs) {
       await connection.run(`copy (${output.sql}) to ${sqlString(output.path)} ${PARQUET}`);
-      transfers.push(() => uploadFile(s3, cfg.goldBucket, output.key, output.path, PARQUET_TYPE));
+      transfers.push(async () => void (await uploadFile(s3, cfg.goldBucket, output.key, output.path, PARQUET_TYPE)));
     }
   }
   await connection.run('drop view if exists current_rows');

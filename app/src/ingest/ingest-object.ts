@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
@@ -9,9 +10,9 @@ import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { downloadToFile, putJson, uploadFile } from '../io/s3-io';
 import { verifyCompressedFile } from './compression';
-import { detectFormat } from './formats';
-import { loadRawInput, peekCompressedText } from './read-raw';
-import { writeDatasetSilver, writeGenericSilver } from './transform';
+import { type DetectedFormat, detectFormat } from './formats';
+import { createRawInputView, openRawFile, peekCompressedText } from './read-raw';
+import { type Lineage, publishStaged, stageDataset, stageGeneric, type TransformPaths } from './transform';
 
 /** One object version named by an S3 event. */
 export interface RawObject {
@@ -55,6 +56,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
   const { s3, cfg } = deps;
   const dataset = datasetOf(raw.key);
   const definition = deps.datasets.get(dataset);
+  const now = deps.now ?? (() => new Date());
   const dir = await mkdtemp(join(cfg.workDir, 'ingest-'));
   let version = raw.versionId ?? raw.eTag ?? '';
   try {
@@ -69,36 +71,38 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     }
     if (downloaded.bytes === 0) throw new PoisonFileError('empty', 'the object has no content');
 
-    const outputs = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
+    const paths: TransformPaths = {
+      staged: join(dir, 'staged.parquet'),
+      silver: join(dir, 'silver.parquet'),
+      rejects: join(dir, 'rejects.parquet'),
+    };
+    const lineage: Lineage = {
+      sourceKey: raw.key,
+      sourceEtag: downloaded.eTag,
+      sourceVersionId: downloaded.versionId,
+      ingestedAt: now(),
+    };
     const { detected, result } = await withConnection(cfg, async (connection) => {
       const detected = await detectFormat(inputPath, raw.key, (path, compression) =>
         peekCompressedText(connection, path, compression),
       );
       await verifyCompressedFile(inputPath, detected.compression);
-      const { columns, rows } = await loadRawInput(connection, inputPath, detected, {
-        allVarchar: definition !== undefined,
+      const stagedRows = await stage(connection, inputPath, detected, definition, paths.staged);
+      // The raw copy is no longer needed: free the temp storage before writing outputs.
+      await rm(inputPath, { force: true });
+      if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
+      const result = await publishStaged(connection, stagedRows, lineage, paths, {
+        hasRules: definition !== undefined,
       });
-      if (rows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
-      const lineage = {
-        sourceKey: raw.key,
-        sourceEtag: downloaded.eTag,
-        sourceVersionId: downloaded.versionId,
-        ingestedAt: (deps.now ?? (() => new Date()))(),
-      };
-      const result = definition
-        ? await writeDatasetSilver(connection, definition, columns, lineage, outputs)
-        : await writeGenericSilver(connection, lineage, outputs.silver);
-      await connection.run('drop table if exists raw_input');
       return { detected, result };
     });
 
     const outputKey = silverKey(raw.key, version);
-    await uploadFile(s3, cfg.silverBucket, outputKey, outputs.silver, PARQUET_TYPE);
-    let rejectedKey: string | undefined;
-    if (result.rejectedRows > 0) {
-      rejectedKey = rejectsKey(raw.key, version);
-      await uploadFile(s3, cfg.silverBucket, rejectedKey, outputs.rejects, PARQUET_TYPE);
-    }
+    const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
+    await Promise.all([
+      uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE),
+      rejectedKey ? uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE) : undefined,
+    ]);
     if (definition && definition.goldTables.length > 0) {
       await deps.gold.submit({ dataset, silverKey: outputKey });
     }
@@ -113,19 +117,65 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
     if (!(error instanceof PoisonFileError)) throw error;
-    const recordKey = quarantineKey(raw.key, version);
-    await putJson(s3, cfg.silverBucket, recordKey, {
-      bucket: raw.bucket,
-      key: raw.key,
-      etag: raw.eTag ?? null,
-      versionId: raw.versionId ?? null,
-      dataset,
-      reason: error.reason,
-      error: messageOf(error),
-      quarantinedAt: (deps.now ?? (() => new Date()))().toISOString(),
-    });
-    return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
+    return quarantine(raw, dataset, version, error, deps, now);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One streaming pass over the raw file into the staged file. A CSV's types
+ * are sniffed from a sample: when a later value does not fit them, the file
+ * is no less valid, so the generic path reads it again with every value as text.
+ */
+async function stage(
+  connection: DuckDBConnection,
+  inputPath: string,
+  detected: DetectedFormat,
+  definition: Dataset | undefined,
+  stagedPath: string,
+): Promise<number> {
+  if (definition) {
+    const file = await openRawFile(connection, inputPath, detected, { allVarchar: true });
+    await createRawInputView(connection, file);
+    return stageDataset(connection, definition, file.columns, stagedPath);
+  }
+  await openRawFile(connection, inputPath, detected, { allVarchar: false });
+  try {
+    return await stageGeneric(connection, stagedPath);
+  } catch (error) {
+    if (detected.format !== 'csv') {
+      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  await openRawFile(connection, inputPath, detected, { allVarchar: true });
+  try {
+    return await stageGeneric(connection, stagedPath);
+  } catch (error) {
+    throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+async function quarantine(
+  raw: RawObject,
+  dataset: string,
+  version: string,
+  error: PoisonFileError,
+  { s3, cfg }: IngestDeps,
+  now: () => Date,
+): Promise<IngestOutcome> {
+  const recordKey = quarantineKey(raw.key, version);
+  await putJson(s3, cfg.silverBucket, recordKey, {
+    bucket: raw.bucket,
+    key: raw.key,
+    etag: raw.eTag ?? null,
+    versionId: raw.versionId ?? null,
+    dataset,
+    reason: error.reason,
+    error: messageOf(error),
+    quarantinedAt: now().toISOString(),
+  });
+  return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
 }

@@ -4,7 +4,14 @@ import { sqlIdentifier, sqlString } from '../io/duckdb';
 import { normaliseColumnNames } from './column-names';
 import type { Compression, DetectedFormat } from './formats';
 
-export const RAW_TABLE = 'raw_input';
+/** What a dataset's silver SQL selects from: the file's columns as written, and `_source`. */
+export const RAW_INPUT = 'raw_input';
+/**
+ * An opaque handle on the raw row (its values as written) that silver SQL
+ * passes through unchanged; the pipeline turns it into `_source_row` in
+ * silver and into the original values in rejects.
+ */
+export const SOURCE_COLUMN = '_source';
 /** Row number in the file (1-based), kept through silver and rejects for tracing. */
 export const ROW_COLUMN = '_source_row';
 
@@ -22,58 +29,59 @@ function reader(path: string, { format, compression }: DetectedFormat, allVarcha
   }
 }
 
+export interface RawFile {
+  /** The file's columns, snake_case, in file order. */
+  columns: string[];
+}
+
 /**
- * Loads a local file into the connection's temp table `raw_input`, columns
- * renamed to snake_case, plus `_source_row`. With `allVarchar` every value stays as
- * written (datasets cast in their silver SQL and keep originals for rejects).
- * A file DuckDB cannot read is a poison file.
+ * Opens a local file as the view `raw_named`: its columns renamed to
+ * snake_case, every value as written (text) with `allVarchar`, DuckDB's types
+ * otherwise. Nothing is read beyond what the sniffer needs; a file DuckDB
+ * cannot even describe is a poison file.
  */
-export async function loadRawInput(
+export async function openRawFile(
   connection: DuckDBConnection,
   path: string,
   detected: DetectedFormat,
-  options: { allVarchar: boolean },
-): Promise<{ columns: string[]; rows: number }> {
+  { allVarchar }: { allVarchar: boolean },
+): Promise<RawFile> {
   try {
-    return await createRawTable(connection, path, detected, options.allVarchar);
+    await connection.run(`create or replace temp view raw_file as select * from ${reader(path, detected, allVarchar)}`);
+    const described = await connection.runAndReadAll('describe raw_file');
+    const sourceColumns = described.getRowObjectsJS().map((row) => String(row.column_name));
+    const columns = normaliseColumnNames(sourceColumns);
+    const select = sourceColumns.map((source, i) => {
+      const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
+      return `${value} as ${sqlIdentifier(columns[i] as string)}`;
+    });
+    await connection.run(`create or replace temp view raw_named as select ${select.join(', ')} from raw_file`);
+    return { columns };
   } catch (error) {
-    // CSV types are sniffed from a sample: a later value that does not fit
-    // them is no reason to reject the file. Read it again as text.
-    if (options.allVarchar || detected.format !== 'csv') {
-      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    try {
-      return await createRawTable(connection, path, detected, true);
-    } catch (retryError) {
-      throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(retryError)}`, { cause: retryError });
-    }
-  } finally {
-    await connection.run('drop view if exists raw_file');
+    throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, { cause: error });
   }
 }
 
-async function createRawTable(
-  connection: DuckDBConnection,
-  path: string,
-  detected: DetectedFormat,
-  allVarchar: boolean,
-): Promise<{ columns: string[]; rows: number }> {
-  await connection.run(`create or replace temp view raw_file as select * from ${reader(path, detected, allVarchar)}`);
-  const described = await connection.runAndReadAll('describe raw_file');
-  const sourceColumns = described.getRowObjectsJS().map((row) => String(row.column_name));
-  const columns = normaliseColumnNames(sourceColumns);
-  const select = sourceColumns.map((source, i) => {
-    const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
-    return `${value} as ${sqlIdentifier(columns[i] as string)}`;
-  });
+/** `raw_input` for a dataset's silver SQL: the named columns plus `_source`, a struct of them all. */
+export async function createRawInputView(connection: DuckDBConnection, { columns }: RawFile): Promise<void> {
+  const source = columns.map((column) => `${sqlString(column)}: ${sqlIdentifier(column)}`).join(', ');
   await connection.run(
-    `create or replace temp table ${RAW_TABLE} as
-     select row_number() over () as ${ROW_COLUMN}, ${select.join(', ')} from raw_file`,
+    `create or replace temp view ${RAW_INPUT} as select {${source}} as ${SOURCE_COLUMN}, * from raw_named`,
   );
-  const counted = await connection.runAndReadAll(`select count(*)::bigint as n from ${RAW_TABLE}`);
-  return { columns, rows: Number(counted.getRowObjectsJS()[0]?.n ?? 0) };
+}
+
+/**
+ * When a streaming pass over the file fails, tells a file DuckDB cannot read
+ * (unreadable) from one it reads but the transform cannot handle: reads the
+ * file alone once more. Only on the failure path.
+ */
+export async function fileReadsCleanly(connection: DuckDBConnection): Promise<boolean> {
+  try {
+    await connection.run('select count(*) from raw_named');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first line(s) of a compressed text file, decompressed by DuckDB. */

@@ -1,8 +1,19 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../datasets';
 import { messageOf, PoisonFileError } from '../errors';
-import { sqlIdentifier, sqlString } from '../io/duckdb';
-import { RAW_TABLE, ROW_COLUMN } from './read-raw';
+import { sqlString } from '../io/duckdb';
+import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, SOURCE_COLUMN } from './read-raw';
+
+/**
+ * raw file ─(stage: one streaming pass)─▶ staged.parquet ─┬─▶ silver.parquet  (rows that pass, + _source_row, lineage)
+ *                                                         └─▶ rejects.parquet (rows that do not, values as written)
+ *
+ * The stage pass reads the file once, runs the dataset's SQL and rules, and
+ * keeps the values as written only for the rows that fail. Row numbers come
+ * from the staged file's own row positions (DuckDB cannot number CSV rows in
+ * parallel), so nothing is ever materialised or sorted and memory stays flat
+ * whatever the file's size.
+ */
 
 /** Where a row came from; added to every silver and rejected row. */
 export interface Lineage {
@@ -17,7 +28,22 @@ export interface TransformResult {
   rejectedRows: number;
 }
 
+export interface TransformPaths {
+  staged: string;
+  silver: string;
+  rejects: string;
+}
+
+const PASSED = '_passed';
+const FAILED_RULES = '_failed_rules';
+const RAW_VALUES = '_raw';
+/** The stage file is read once right away: fast to write beats small. */
+const STAGED = '(format parquet, compression lz4_raw)';
 const PARQUET = '(format parquet, compression zstd, row_group_size 122880)';
+/** Operators that keep one output row per input row, in order. */
+const ROW_PRESERVING = new Set(['PROJECTION', 'STREAMING_WINDOW']);
+/** Leaves that do not read the file. */
+const NOT_A_SCAN = new Set(['DUMMY_SCAN', 'EMPTY_RESULT']);
 
 function lineageColumns(lineage: Lineage): string {
   return [
@@ -28,43 +54,28 @@ function lineageColumns(lineage: Lineage): string {
   ].join(', ');
 }
 
-async function count(connection: DuckDBConnection, sql: string): Promise<number> {
-  const reader = await connection.runAndReadAll(`select count(*)::bigint as n from (${sql})`);
-  return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
-}
-
-/** Writes the rows of `select` to a Parquet file; DuckDB's COPY answers how many it wrote. */
-async function copyToParquet(connection: DuckDBConnection, select: string, path: string): Promise<number> {
-  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${PARQUET}`);
+/** Runs a COPY; DuckDB answers how many rows it wrote. */
+async function copy(connection: DuckDBConnection, select: string, path: string, options: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${options}`);
   return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
 }
 
-/** No dataset folder: the file's own columns and types, plus lineage. */
-export async function writeGenericSilver(
-  connection: DuckDBConnection,
-  lineage: Lineage,
-  silverPath: string,
-): Promise<TransformResult> {
-  const silverRows = await copyToParquet(
-    connection,
-    `select *, ${lineageColumns(lineage)} from ${RAW_TABLE} order by ${ROW_COLUMN}`,
-    silverPath,
-  );
-  return { silverRows, rejectedRows: 0 };
+/** No dataset folder: the file's own columns and types. Returns the rows staged. */
+export function stageGeneric(connection: DuckDBConnection, stagedPath: string): Promise<number> {
+  return copy(connection, 'select * from raw_named', stagedPath, STAGED);
 }
 
 /**
- * A dataset: its silver SQL casts and cleans, its rules split the rows. Rows
- * that pass go to silver; the others go to rejects with the names of the rules
- * they broke and their values as written.
+ * A dataset: its silver SQL casts and cleans, its rules mark each row passed
+ * or failed (with the names of the rules it broke and its values as written).
+ * Returns the rows staged.
  */
-export async function writeDatasetSilver(
+export async function stageDataset(
   connection: DuckDBConnection,
   dataset: Dataset,
   rawColumns: readonly string[],
-  lineage: Lineage,
-  paths: { silver: string; rejects: string },
-): Promise<TransformResult> {
+  stagedPath: string,
+): Promise<number> {
   const missing = dataset.requiredColumns.filter((column) => !rawColumns.includes(column));
   if (missing.length > 0) {
     throw new PoisonFileError(
@@ -72,38 +83,105 @@ export async function writeDatasetSilver(
       `dataset ${dataset.name} needs columns ${missing.join(', ')}; the file has ${rawColumns.join(', ')}`,
     );
   }
+  await checkSilverSql(connection, dataset);
+  const checks = dataset.rules.map((rule) => `coalesce((${rule.check}), false)`);
+  const passed = checks.length ? checks.join(' and ') : 'true';
+  const failed = dataset.rules.length
+    ? `list_filter([${dataset.rules
+        .map((rule, i) => `case when ${checks[i]} then null else ${sqlString(rule.name)} end`)
+        .join(', ')}], name -> name is not null)`
+    : '[]::varchar[]';
+  // CASE evaluates its branch only for the rows that take it: the rule names
+  // and the values as written cost nothing for rows that pass.
+  const select = `
+    select * exclude (${SOURCE_COLUMN}),
+           case when not ${PASSED} then ${failed} end as ${FAILED_RULES},
+           case when not ${PASSED} then ${SOURCE_COLUMN} end as ${RAW_VALUES}
+    from (select *, ${passed} as ${PASSED} from (${dataset.silverSql}) as silver)`;
   try {
-    await connection.run(`create or replace temp table staged as ${dataset.silverSql}`);
+    return await copy(connection, select, stagedPath, STAGED);
   } catch (error) {
+    if (!(await fileReadsCleanly(connection))) {
+      throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(error)}`, { cause: error });
+    }
     throw new PoisonFileError('schema', `dataset ${dataset.name} silver SQL failed on this file: ${messageOf(error)}`, {
       cause: error,
     });
   }
-  const failed = dataset.rules.length
-    ? `list_filter([${dataset.rules
-        .map((rule) => `case when coalesce((${rule.check}), false) then null else ${sqlString(rule.name)} end`)
-        .join(', ')}], name -> name is not null)`
-    : '[]::varchar[]';
-  await connection.run(`create or replace temp table checked as select *, ${failed} as _failed_rules from staged`);
+}
 
-  const silverRows = await copyToParquet(
-    connection,
-    `select * exclude (_failed_rules), ${lineageColumns(lineage)}
-     from checked where len(_failed_rules) = 0 order by ${ROW_COLUMN}`,
-    paths.silver,
-  );
-  const rejectedRows = await count(connection, 'select 1 from checked where len(_failed_rules) > 0');
-  if (rejectedRows > 0) {
-    const originals = rawColumns.map((column) => `raw.${sqlIdentifier(column)}`).join(', ');
-    await copyToParquet(
-      connection,
-      `select checked._failed_rules[1] as _rule, checked._failed_rules, raw.${ROW_COLUMN}, ${originals},
-              ${lineageColumns(lineage)}
-       from checked join ${RAW_TABLE} as raw using (${ROW_COLUMN})
-       where len(checked._failed_rules) > 0 order by raw.${ROW_COLUMN}`,
-      paths.rejects,
+/**
+ * Silver rows are numbered by their position, so the silver SQL must keep one
+ * row per raw row, in order: its plan may only project. It must also pass
+ * `_source` through. A dataset that breaks this quarantines its files with a
+ * reason that says so (the files can be replayed once the SQL is fixed).
+ */
+async function checkSilverSql(connection: DuckDBConnection, dataset: Dataset): Promise<void> {
+  const problem = (what: string, cause?: unknown) =>
+    new PoisonFileError('schema', `dataset ${dataset.name} silver SQL ${what}`, { cause });
+  let plan: PlanNode[];
+  let columns: string[];
+  try {
+    const described = await connection.runAndReadAll(`describe (${dataset.silverSql})`);
+    columns = described.getRowObjectsJS().map((row) => String(row.column_name));
+    const explained = await connection.runAndReadAll(`explain (format json) ${dataset.silverSql}`);
+    plan = JSON.parse(String(explained.getRowObjectsJS()[0]?.explain_value)) as PlanNode[];
+  } catch (error) {
+    throw problem(`failed on this file: ${messageOf(error)}`, error);
+  }
+  if (!columns.includes(SOURCE_COLUMN)) {
+    throw problem(`must select ${SOURCE_COLUMN} from ${RAW_INPUT} unchanged (it becomes ${ROW_COLUMN})`);
+  }
+  const nodes = flatten(plan);
+  const leaves = nodes.filter((node) => !node.children?.length);
+  const changing = nodes.filter((node) => node.children?.length && !ROW_PRESERVING.has(node.name));
+  if (changing.length > 0 || leaves.length !== 1 || NOT_A_SCAN.has(leaves[0]?.name ?? '')) {
+    const found = [...changing, ...leaves].map((node) => node.name).join(', ');
+    throw problem(
+      `must keep one row per raw row, in order (casts, trims, renames; the rules filter rows, not the SQL): its plan has ${found}`,
     );
   }
-  await connection.run('drop table if exists staged; drop table if exists checked');
+}
+
+interface PlanNode {
+  name: string;
+  children?: PlanNode[];
+}
+
+function flatten(nodes: readonly PlanNode[]): PlanNode[] {
+  return nodes.flatMap((node) => [node, ...flatten(node.children ?? [])]);
+}
+
+/**
+ * Staged rows -> silver (and rejects when some failed). `_source_row` is the
+ * row's position in the staged file, which holds every row of the raw file in order.
+ */
+export async function publishStaged(
+  connection: DuckDBConnection,
+  stagedRows: number,
+  lineage: Lineage,
+  paths: TransformPaths,
+  { hasRules }: { hasRules: boolean },
+): Promise<TransformResult> {
+  const staged = `read_parquet(${sqlString(paths.staged)}, file_row_number = true)`;
+  const rowNumber = `file_row_number + 1 as ${ROW_COLUMN}`;
+  const extras = hasRules ? `, ${PASSED}, ${FAILED_RULES}, ${RAW_VALUES}` : '';
+  const silverRows = await copy(
+    connection,
+    `select ${rowNumber}, * exclude (file_row_number${extras}), ${lineageColumns(lineage)}
+     from ${staged} ${hasRules ? `where ${PASSED}` : ''}`,
+    paths.silver,
+    PARQUET,
+  );
+  const rejectedRows = stagedRows - silverRows;
+  if (rejectedRows > 0) {
+    await copy(
+      connection,
+      `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber}, unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
+       from ${staged} where not ${PASSED}`,
+      paths.rejects,
+      PARQUET,
+    );
+  }
   return { silverRows, rejectedRows };
 }

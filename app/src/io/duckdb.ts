@@ -20,6 +20,8 @@ export function duckdbOptions(cfg: Pick<Config, 'workDir' | 'duckdb'>): Record<s
     threads: String(cfg.duckdb.threads),
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'true',
+    // Row numbers are staged-file positions: COPY must write rows in the order it reads them.
+    preserve_insertion_order: 'true',
   };
 }
 

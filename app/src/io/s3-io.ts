@@ -1,7 +1,15 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../config';
 import { SourceGoneError } from '../errors';
@@ -26,6 +34,8 @@ export interface ObjectRef {
   bucket: string;
   key: string;
   versionId?: string;
+  /** The size when known (from the event): a small object is read in one plain GET. */
+  size?: number;
 }
 
 export interface DownloadedObject {
@@ -36,42 +46,169 @@ export interface DownloadedObject {
 }
 
 /**
- * Streams an object to a local file. Outputs are keyed by the etag and version
- * returned here (what was actually read), not by the event's, so an object
- * overwritten since its event is never filed under the older etag.
+ * A single GET stream is the slowest way to read a large object: S3 serves
+ * each connection at a bounded rate. Large objects come down as ranged GETs
+ * in parallel, each written at its offset.
  */
-export async function downloadToFile(s3: S3Client, ref: ObjectRef, path: string): Promise<DownloadedObject> {
+export const DOWNLOAD: DownloadOptions = { partBytes: 8 * 1024 * 1024, concurrency: 8 };
+
+export interface DownloadOptions {
+  partBytes: number;
+  concurrency: number;
+}
+
+const isNotFound = (error: unknown) =>
+  error instanceof NoSuchKey || ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((error as Error).name);
+const isInvalidRange = (error: unknown) =>
+  (error as Error).name === 'InvalidRange' ||
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416;
+
+/**
+ * Streams an object to a local file, in parallel ranges when it is large.
+ * Every range after the first names the first one's ETag (and the version),
+ * so an object overwritten mid-download fails the read instead of mixing two
+ * versions. Outputs are keyed by the ETag and version returned here (what was
+ * actually read), not by the event's.
+ */
+export async function downloadToFile(
+  s3: S3Client,
+  ref: ObjectRef,
+  path: string,
+  { partBytes, concurrency }: DownloadOptions = DOWNLOAD,
+): Promise<DownloadedObject> {
+  const file = await open(path, 'w');
   try {
-    const response = await s3.send(
-      new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
-    );
-    await pipeline(response.Body as Readable, createWriteStream(path));
-    return {
-      bytes: response.ContentLength ?? 0,
-      eTag: (response.ETag ?? '').replace(/"/g, ''),
-      versionId: response.VersionId ?? ref.versionId,
-      lastModified: response.LastModified,
-    };
+    const get = (range?: string, ifMatch?: string) =>
+      s3.send(
+        new GetObjectCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          VersionId: ref.versionId,
+          Range: range,
+          IfMatch: ifMatch,
+        }),
+      );
+    let first: GetObjectCommandOutput;
+    if (ref.size !== undefined && ref.size <= partBytes) {
+      first = await get();
+    } else {
+      try {
+        first = await get(`bytes=0-${partBytes - 1}`);
+      } catch (error) {
+        // An empty object has no byte 0 to range over.
+        if (!isInvalidRange(error)) throw error;
+        first = await get();
+      }
+    }
+    const total = totalSize(first);
+    await writeBody(first, file, 0);
+    const eTag = (first.ETag ?? '').replace(/"/g, '');
+    const versionId = first.VersionId ?? ref.versionId;
+
+    const ranges: Array<[number, number]> = [];
+    for (let start = partBytes; start < total; start += partBytes) {
+      ranges.push([start, Math.min(total, start + partBytes) - 1]);
+    }
+    await inParallel(ranges, concurrency, async ([start, end]) => {
+      const part = await get(`bytes=${start}-${end}`, first.ETag);
+      await writeBody(part, file, start);
+    });
+    return { bytes: total, eTag, versionId, lastModified: first.LastModified };
   } catch (error) {
-    if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchVersion') {
+    if (isNotFound(error)) {
       throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
     }
     throw error;
+  } finally {
+    await file.close();
   }
 }
 
-/** Streams a local file to S3 (multipart when large). */
-export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string, contentType: string) {
-  await new Upload({
+/** The object's whole size: from Content-Range for a ranged answer, Content-Length otherwise. */
+function totalSize(response: GetObjectCommandOutput): number {
+  const match = /\/(\d+)$/.exec(response.ContentRange ?? '');
+  return match ? Number(match[1]) : (response.ContentLength ?? 0);
+}
+
+async function writeBody(response: GetObjectCommandOutput, file: FileHandle, offset: number): Promise<void> {
+  let position = offset;
+  for await (const chunk of response.Body as Readable) {
+    const buffer = chunk as Buffer;
+    await file.write(buffer, 0, buffer.length, position);
+    position += buffer.length;
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at a time; the first failure rejects. */
+export async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Below this a single streamed PUT; above, a multipart upload of parallel parts. */
+const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface UploadedObject {
+  eTag: string;
+}
+
+/** Streams a local file to S3 without holding it in memory. */
+export async function uploadFile(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  path: string,
+  contentType: string,
+): Promise<UploadedObject> {
+  const { size } = await stat(path);
+  if (size <= SINGLE_PUT_MAX_BYTES) {
+    const response = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: contentType,
+      }),
+    );
+    return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+  }
+  const response = await new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
     queueSize: 4,
     partSize: 16 * 1024 * 1024,
   }).done();
+  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
 }
 
-export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown) {
-  await s3.send(
+/** A server-side copy: the bytes never pass through this function. */
+export async function copyObject(
+  s3: S3Client,
+  from: { bucket: string; key: string; eTag?: string },
+  to: { bucket: string; key: string },
+  contentType: string,
+): Promise<UploadedObject> {
+  const response = await s3.send(
+    new CopyObjectCommand({
+      Bucket: to.bucket,
+      Key: to.key,
+      CopySource: `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`,
+      ...(from.eTag ? { CopySourceIfMatch: `"${from.eTag}"` } : {}),
+      // Our own metadata and no tags: nothing to read from the source but its bytes.
+      MetadataDirective: 'REPLACE',
+      TaggingDirective: 'REPLACE',
+      ContentType: contentType,
+    }),
+  );
+  return { eTag: (response.CopyObjectResult?.ETag ?? '').replace(/"/g, '') };
+}
+
+export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<UploadedObject> {
+  const response = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
@@ -79,6 +216,18 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
       ContentType: 'application/json',
     }),
   );
+  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+}
+
+/** A small JSON object, or undefined when there is no such object. */
+export async function getJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await response.Body?.transformToString()) ?? '') as T;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** Streams an object to a local file; false when there is no such object. */
