@@ -12,6 +12,8 @@ export interface Config {
   region?: string;
   maxObjectBytes: number;
   workDir: string;
+  /** Bytes of the work dir that may hold cached gold state objects. */
+  goldCacheBytes: number;
   duckdb: { memoryLimitMb: number; threads: number };
 }
 
@@ -22,6 +24,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const DEFAULT_MAX_OBJECT_BYTES = 2 * 1024 ** 3;
+/** Lambda's /tmp is 512 MB at least; the gold function keeps a quarter of the default 2 GB for state. */
+const DEFAULT_GOLD_CACHE_MB = 512;
 /** Without a Lambda memory size (local runs) DuckDB gets this much. */
 const LOCAL_MEMORY_MB = 2048;
 /** Node, the SDK and buffers need the rest of the function's memory. */
@@ -37,15 +41,18 @@ function optional(env: Env, name: string): string | undefined {
   return env[name]?.trim() || undefined;
 }
 
-function positiveInt(env: Env, name: string, fallback: number): number {
+function integer(env: Env, name: string, fallback: number, min: number, what: string): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`Environment variable ${name} must be ${what}, got "${raw}"`);
   }
   return value;
 }
+
+const positiveInt = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 1, 'a positive integer');
+const wholeNumber = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 0, 'a whole number');
 
 function url(env: Env, name: string): string | undefined {
   const raw = optional(env, name);
@@ -67,6 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     region: optional(env, ENV.region),
     maxObjectBytes: positiveInt(env, ENV.maxObjectBytes, DEFAULT_MAX_OBJECT_BYTES),
     workDir: optional(env, ENV.workDir) ?? tmpdir(),
+    goldCacheBytes: wholeNumber(env, ENV.goldCacheMb, DEFAULT_GOLD_CACHE_MB) * 1024 * 1024,
     duckdb: {
       memoryLimitMb: lambdaMemoryMb ? Math.max(128, Math.floor(lambdaMemoryMb * DUCKDB_MEMORY_SHARE)) : LOCAL_MEMORY_MB,
       threads: availableParallelism(),

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
 import { applyToGold, type GoldJob, type GoldResult } from './gold/apply-to-gold';
 import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
+import { ObjectCache } from './io/object-cache';
 import { createS3Client } from './io/s3-io';
 
 /** What one container keeps between warm invocations. */
@@ -17,9 +20,13 @@ export interface Runtime {
 
 export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset> = loadDatasets()): Runtime {
   const s3 = createS3Client(cfg);
+  let cache: ObjectCache | undefined;
   const applyGold = async (job: GoldJob) => {
     const dataset = datasets.get(job.dataset);
-    return dataset ? applyToGold(job, dataset, { s3, cfg }) : undefined;
+    if (!dataset) return undefined;
+    // Gold state objects are immutable: a warm container reads them from /tmp instead of S3.
+    cache ??= new ObjectCache(join(cfg.workDir, `gold-cache-${randomUUID().slice(0, 8)}`), cfg.goldCacheBytes);
+    return applyToGold(job, dataset, { s3, cfg, cache });
   };
   const gold = cfg.goldQueueUrl
     ? new SqsGoldQueue(new SQSClient({ region: cfg.region }), cfg.goldQueueUrl)

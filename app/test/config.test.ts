@@ -20,6 +20,7 @@ describe('loadConfig', () => {
     ['S3_ENDPOINT', 'not a url', 'must be a URL'],
     ['MAX_OBJECT_BYTES', '-5', 'must be a positive integer'],
     ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'lots', 'must be a positive integer'],
+    ['GOLD_CACHE_MB', '-1', 'must be a whole number'],
   ])('names %s when it is malformed', (name, value, problem) => {
     expect(() => loadConfig({ ...base, [name]: value })).toThrow(`Environment variable ${name} ${problem}`);
   });
@@ -27,6 +28,11 @@ describe('loadConfig', () => {
   it('gives DuckDB a share of the Lambda memory size, leaving the rest to Node', () => {
     expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }).duckdb.memoryLimitMb).toBe(1804);
     expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' }).duckdb.memoryLimitMb).toBe(128);
+  });
+
+  it('keeps 512 MB of the work dir for gold state by default; 0 turns the cache off', () => {
+    expect(loadConfig(base).goldCacheBytes).toBe(512 * 1024 * 1024);
+    expect(loadConfig({ ...base, GOLD_CACHE_MB: '0' }).goldCacheBytes).toBe(0);
   });
 
   it('normalises the endpoint', () => {

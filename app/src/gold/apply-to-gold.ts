@@ -2,12 +2,29 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { goldKeyIndexKey, goldPartitionKey, goldStatePartitionKey, NULL_PARTITION } from '@lakehouse/contract';
+import { goldPartitionKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
-import { ROW_COLUMN } from '../ingest/read-raw';
+import { SourceGoneError } from '../errors';
 import { sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
-import { deleteObject, downloadIfExists, uploadFile } from '../io/s3-io';
+import type { ObjectCache } from '../io/object-cache';
+import { copyObject, deleteObject, downloadToFile, inParallel, uploadFile } from '../io/s3-io';
+import { indexRunsToMerge, shouldCompact } from './compaction';
+import {
+  type DeletesEntry,
+  deletesOf,
+  dropPartitions,
+  type GoldManifest,
+  type IndexRun,
+  loadManifest,
+  runsMeeting,
+  type SegmentEntry,
+  type StateObject,
+  saveManifest,
+  segmentsOf,
+  stateKey,
+} from './gold-state';
+import { partitionText, writeGoldTables } from './gold-tables';
 
 /** One silver file to fold into its dataset's gold tables. */
 export interface GoldJob {
@@ -16,177 +33,386 @@ export interface GoldJob {
 }
 
 export interface GoldResult {
+  /** Partitions rebuilt. */
   partitions: string[];
+  /** Keys the file brought. */
   keys: number;
+  /** State commits so far, this one included. */
+  version?: number;
+  compacted?: boolean;
 }
 
 const PARQUET = '(format parquet, compression zstd)';
-const PART = '_partition';
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
-/** Partitions downloaded or uploaded at once. */
+/** Uploads and deletes at once. */
 const PARALLEL_TRANSFERS = 8;
 
-interface GoldDeps {
+export interface GoldDeps {
   s3: S3Client;
   cfg: Pick<Config, 'silverBucket' | 'goldBucket' | 'workDir' | 'duckdb'>;
+  cache: ObjectCache;
 }
 
 /**
- * Folds one silver file into gold, rebuilding only the partitions it touches:
- * the partitions of its rows and those its keys held before. Each key counts
- * once; a key seen again takes the values of the file applied last. Callers
- * serialise jobs per dataset (SQS FIFO group on AWS, a lock locally), and a
- * job applied twice gives the same gold: the key index is written last, so a
- * job cut short is redone whole by its retry.
+ * Folds one silver file into gold as one commit of the dataset's state (see
+ * gold-state.ts). Work and writes are proportional to the file and to the
+ * partitions it touches, never to the whole dataset:
+ *
+ * 1. the file's last row per key -> an index run; the runs whose key range
+ *    meets the file's give the keys' previous rows, which are retired (deletes);
+ * 2. the silver object is copied server-side as the commit's segment;
+ * 3. the touched partitions (the file's and those its keys left) are rebuilt
+ *    from their live rows, and rewritten as one segment when reading them has
+ *    grown wasteful (compaction); index runs are merged as they accumulate;
+ * 4. the manifest is written last: a job cut short leaves it as it was, and
+ *    its retry (same commit number) rewrites the same objects.
+ *
+ * Callers serialise jobs per dataset (SQS FIFO group on AWS, a queue locally).
+ * Each key counts once; a key seen again takes the values of the file applied last.
  */
 export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps): Promise<GoldResult> {
-  const { key, partition } = dataset;
-  if (!key || !partition) throw new Error(`dataset ${dataset.name} has no key or partition for gold`);
-  const { s3, cfg } = deps;
+  if (!dataset.key || !dataset.partition) throw new Error(`dataset ${dataset.name} has no key or partition for gold`);
+  const { s3, cfg, cache } = deps;
   const dir = await mkdtemp(join(cfg.workDir, 'gold-'));
+  const pinned: string[] = [];
   try {
+    const manifest = await loadManifest(s3, cfg.goldBucket, dataset.name);
+    const commit = new Commit(dataset, manifest, dir, deps, pinned);
     const silverPath = join(dir, 'silver.parquet');
-    if (!(await downloadIfExists(s3, cfg.silverBucket, job.silverKey, silverPath))) {
-      return { partitions: [], keys: 0 };
+    let silver: Awaited<ReturnType<typeof downloadToFile>>;
+    try {
+      silver = await downloadToFile(s3, { bucket: cfg.silverBucket, key: job.silverKey }, silverPath);
+    } catch (error) {
+      if (error instanceof SourceGoneError) return { partitions: [], keys: 0 };
+      throw error;
     }
-    const indexKey = goldKeyIndexKey(dataset.name);
-    const indexPath = join(dir, 'index.parquet');
-    const hasIndex = await downloadIfExists(s3, cfg.goldBucket, indexKey, indexPath);
-
-    return await withConnection(cfg, async (connection) => {
-      const k = sqlIdentifier(key);
-      const partitionValue = `coalesce(cast((${partition.expression}) as varchar), ${sqlString(NULL_PARTITION)})`;
-      // Within one file the last row of a key wins.
-      await connection.run(
-        `create or replace temp table incoming as
-         select * exclude (_rank) from (
-           select *, ${partitionValue} as ${PART},
-                  row_number() over (partition by ${k} order by ${ROW_COLUMN} desc) as _rank
-           from read_parquet(${sqlString(silverPath)}) where ${k} is not null)
-         where _rank = 1`,
-      );
-      await connection.run(
-        hasIndex
-          ? `create or replace temp table key_index as select * from read_parquet(${sqlString(indexPath)})`
-          : `create or replace temp table key_index (${k} varchar, ${PART} varchar)`,
-      );
-      const touched = await strings(
-        connection,
-        `select distinct ${PART} as v from incoming
-         union select distinct key_index.${PART} from key_index join incoming using (${k}) order by 1`,
-      );
-
-      await mergeTouchedPartitions(connection, dataset, touched, dir, deps);
-      for (const batch of chunks(touched, PARALLEL_TRANSFERS)) {
-        await writePartitions(connection, dataset, batch, dir, deps);
-      }
-
-      await connection.run(
-        `copy (select ${k}, ${PART} from key_index anti join incoming using (${k})
-               union all select cast(${k} as varchar), ${PART} from incoming)
-         to ${sqlString(indexPath)} ${PARQUET}`,
-      );
-      await uploadFile(s3, cfg.goldBucket, indexKey, indexPath, PARQUET_TYPE);
-      const keys = Number(
-        (await connection.runAndReadAll('select count(*)::bigint as n from incoming')).getRowObjectsJS()[0]?.n,
-      );
-      await connection.run(
-        'drop table if exists incoming; drop table if exists key_index; drop table if exists next_state',
-      );
-      return { partitions: touched, keys };
-    });
+    return await withConnection(cfg, (connection) => commit.run(connection, job, silverPath, silver.eTag));
   } finally {
+    cache.release(pinned);
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * `next_state`: the latest row of every key in the touched partitions. The
- * partitions' current state (downloaded in parallel) minus the file's keys,
- * plus the file's rows: one pass, whatever the number of partitions.
- */
-async function mergeTouchedPartitions(
-  connection: DuckDBConnection,
-  dataset: Dataset,
-  touched: readonly string[],
-  dir: string,
-  { s3, cfg }: GoldDeps,
-): Promise<void> {
-  const { column } = dataset.partition as NonNullable<Dataset['partition']>;
-  const paths: string[] = [];
-  for (const batch of chunks(touched, PARALLEL_TRANSFERS)) {
-    const found = await Promise.all(
-      batch.map(async (value) => {
-        const path = statePathOf(dir, value);
-        const key = goldStatePartitionKey(dataset.name, column, value);
-        return (await downloadIfExists(s3, cfg.goldBucket, key, path)) ? path : undefined;
-      }),
-    );
-    paths.push(...found.filter((path): path is string => path !== undefined));
-  }
-  const k = sqlIdentifier(dataset.key as string);
-  const kept = paths.length
-    ? `select * from read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)
-       anti join incoming using (${k}) union all by name `
-    : '';
-  await connection.run(`create or replace temp table next_state as ${kept}select * from incoming`);
-}
+/** One gold update: the steps of applyToGold over one DuckDB connection. */
+class Commit {
+  private readonly id: number;
+  private readonly k: string;
+  private readonly partitionOf: string;
+  /** State objects to upload before the manifest names them. */
+  private readonly uploads: Array<{ key: string; path: string; entry: StateObject }> = [];
+  private readonly garbage: StateObject[] = [];
 
-/** Writes each partition's state and gold tables (or deletes them when no row is left), then uploads them in parallel. */
-async function writePartitions(
-  connection: DuckDBConnection,
-  dataset: Dataset,
-  values: readonly string[],
-  dir: string,
-  { s3, cfg }: GoldDeps,
-): Promise<void> {
-  const { column, expression } = dataset.partition as NonNullable<Dataset['partition']>;
-  const transfers: Array<() => Promise<void>> = [];
-  for (const [i, value] of values.entries()) {
-    const where = `${PART} = ${sqlString(value)}`;
-    const rows = Number(
-      (
-        await connection.runAndReadAll(`select count(*)::bigint as n from next_state where ${where}`)
-      ).getRowObjectsJS()[0]?.n,
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly manifest: GoldManifest,
+    private readonly dir: string,
+    private readonly deps: GoldDeps,
+    private readonly pinned: string[],
+  ) {
+    this.id = manifest.version + 1;
+    this.k = sqlIdentifier(dataset.key as string);
+    this.partitionOf = partitionText((dataset.partition as NonNullable<Dataset['partition']>).expression);
+  }
+
+  async run(connection: DuckDBConnection, job: GoldJob, silverPath: string, silverETag: string): Promise<GoldResult> {
+    const { s3, cfg } = this.deps;
+    await connection.run(
+      `create or replace temp view silver_rows as
+       select *, ${this.partitionOf} as _partition from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
     );
-    const outputs = [
-      ...dataset.goldTables.map((table) => ({
-        key: goldPartitionKey(dataset.name, table.name, column, value),
-        path: join(dir, `${i}-${table.name}.parquet`),
-        sql: table.sql,
-      })),
-      {
-        key: goldStatePartitionKey(dataset.name, column, value),
-        path: statePathOf(dir, value),
-        sql: `select * from next_state where ${where}`,
-      },
-    ];
-    if (rows === 0) {
-      for (const output of outputs) transfers.push(() => deleteObject(s3, cfg.goldBucket, output.key));
-      continue;
+    const run = await this.writeIndexRun(connection);
+    if (run.rows === 0) return { partitions: [], keys: 0 };
+    const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
+    // Server-side: the silver bytes never pass through the function again.
+    const copied = copyObject(
+      s3,
+      { bucket: cfg.silverBucket, key: job.silverKey, eTag: silverETag },
+      { bucket: cfg.goldBucket, key: segmentKey },
+      PARQUET_TYPE,
+    );
+
+    const moved = await this.retireReplacedRows(connection, run);
+    const touched = await strings(
+      connection,
+      `select distinct _partition from read_parquet(${sqlString(run.path)})
+       union select distinct _partition from retired where _segment < ${this.id} order by 1`,
+    );
+    const deletes = await this.writeDeletes(connection);
+    const segment: SegmentEntry = {
+      id: this.id,
+      key: segmentKey,
+      eTag: (await copied).eTag,
+      rows: await count(connection, `select 1 from read_parquet(${sqlString(silverPath)})`),
+      compacted: false,
+      partitions: await this.rowsByPartition(connection, run.path),
+    };
+    this.pin(await this.deps.cache.put({ bucket: cfg.goldBucket, key: segment.key, eTag: segment.eTag }, silverPath));
+    this.manifest.segments.push(segment);
+    if (deletes) this.manifest.deletes.push(deletes);
+    this.manifest.index.push(run.entry);
+
+    const compacted = await this.rebuild(connection, new Set(touched), moved, segment);
+    await this.mergeIndexRuns(connection);
+
+    await inParallel(this.uploads, PARALLEL_TRANSFERS, async (upload) => {
+      upload.entry.eTag = (await uploadFile(s3, cfg.goldBucket, upload.key, upload.path, PARQUET_TYPE)).eTag;
+    });
+    this.manifest.version = this.id;
+    await saveManifest(s3, cfg.goldBucket, this.manifest);
+    // Unreferenced now; a crash before this only leaves orphans behind.
+    await Promise.allSettled(this.garbage.map((object) => deleteObject(s3, cfg.goldBucket, object.key)));
+    return { partitions: touched, keys: run.rows, version: this.id, compacted };
+  }
+
+  /** The file's last row per key, with its partition: the commit's index run (and the file's keys). */
+  private async writeIndexRun(connection: DuckDBConnection): Promise<{ path: string; rows: number; entry: IndexRun }> {
+    const path = join(this.dir, 'run.parquet');
+    const rows = await copyCount(
+      connection,
+      `select key, max_by(_partition, _source_row) as _partition, ${this.id}::bigint as _segment,
+              max(_source_row)::bigint as _source_row
+       from (select cast(${this.k} as varchar) as key, _partition, _source_row from silver_rows) group by key`,
+      path,
+    );
+    const entry = await this.runEntry(connection, path, String(this.id), rows);
+    return { path, rows, entry };
+  }
+
+  private async runEntry(connection: DuckDBConnection, path: string, name: string, rows: number): Promise<IndexRun> {
+    const [range] = (
+      await connection.runAndReadAll(`select min(key) as lo, max(key) as hi from read_parquet(${sqlString(path)})`)
+    ).getRowObjectsJS();
+    const key = stateKey(this.dataset.name, 'index', name);
+    const entry: IndexRun = {
+      key,
+      name,
+      eTag: '',
+      rows,
+      minKey: String(range?.lo ?? ''),
+      maxKey: String(range?.hi ?? ''),
+    };
+    this.uploads.push({ key, path, entry });
+    return entry;
+  }
+
+  /**
+   * `retired`: identities of rows that stop being live: earlier rows of a key
+   * repeated in this file, and the current rows (in earlier commits) of the
+   * file's keys. Returns the partitions those keys left.
+   */
+  private async retireReplacedRows(
+    connection: DuckDBConnection,
+    run: { path: string; rows: number; entry: IndexRun },
+  ): Promise<Set<string>> {
+    const runFile = `read_parquet(${sqlString(run.path)})`;
+    await connection.run(
+      `create or replace temp table retired as
+       select ${this.id}::bigint as _segment, s._source_row, s._partition
+       from silver_rows s join ${runFile} r on cast(s.${this.k} as varchar) = r.key and s._source_row <> r._source_row`,
+    );
+    const runs = runsMeeting(this.manifest, run.entry.minKey, run.entry.maxKey);
+    if (runs.length > 0) {
+      const paths = await this.fetch(runs);
+      await connection.run(
+        `insert into retired
+         select max(_segment), arg_max(_source_row, _segment), arg_max(_partition, _segment)
+         from read_parquet([${paths.map(sqlString).join(', ')}])
+         where key in (select key from ${runFile})
+         group by key`,
+      );
     }
-    // What gold SQL reads: the partition's rows with the partition column typed.
+    return new Set(await strings(connection, `select distinct _partition from retired where _segment < ${this.id}`));
+  }
+
+  private async writeDeletes(connection: DuckDBConnection): Promise<DeletesEntry | undefined> {
+    const path = join(this.dir, 'deletes.parquet');
+    const rows = await copyCount(connection, 'select _segment, _source_row, _partition from retired', path);
+    if (rows === 0) return undefined;
+    const key = stateKey(this.dataset.name, 'deletes', String(this.id));
+    const entry: DeletesEntry = {
+      id: this.id,
+      key,
+      eTag: '',
+      rows,
+      partitions: await strings(connection, 'select distinct _partition from retired order by 1'),
+    };
+    this.uploads.push({ key, path, entry });
+    return entry;
+  }
+
+  private async rowsByPartition(connection: DuckDBConnection, path: string): Promise<Record<string, number>> {
+    const reader = await connection.runAndReadAll(
+      `select _partition, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
+    );
+    return Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row._partition), Number(row.n)]));
+  }
+
+  /**
+   * Rebuilds the gold tables of the touched partitions from their live rows;
+   * compacts them when reading them has grown wasteful. A partition left
+   * with no live row loses its gold objects and its state.
+   */
+  private async rebuild(
+    connection: DuckDBConnection,
+    partitions: Set<string>,
+    left: ReadonlySet<string>,
+    segment: SegmentEntry,
+  ): Promise<boolean> {
+    const { s3, cfg } = this.deps;
+    const sources = segmentsOf(this.manifest, partitions);
+    const deletes = deletesOf(this.manifest, partitions);
+    await this.createLiveRows(connection, sources, deletes, partitions);
+
+    const { column, expression } = this.dataset.partition as NonNullable<Dataset['partition']>;
     await connection.run(
       `create or replace temp view current_rows as
-       select * exclude (${PART}), (${expression}) as ${sqlIdentifier(column)} from next_state where ${where}`,
+       select * exclude (_segment, _partition), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
     );
-    for (const output of outputs) {
-      await connection.run(`copy (${output.sql}) to ${sqlString(output.path)} ${PARQUET}`);
-      transfers.push(async () => void (await uploadFile(s3, cfg.goldBucket, output.key, output.path, PARQUET_TYPE)));
+    const touched = [...partitions];
+    const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
+    await inParallel(
+      tables.flatMap((output) => touched.map((partition) => ({ output, partition }))),
+      PARALLEL_TRANSFERS,
+      async ({ output, partition }) => {
+        const key = goldPartitionKey(this.dataset.name, output.table.name, column, partition);
+        const file = output.files.get(partition);
+        await (file ? uploadFile(s3, cfg.goldBucket, key, file, PARQUET_TYPE) : deleteObject(s3, cfg.goldBucket, key));
+      },
+    );
+
+    // Only a partition some key left, and this file brings nothing to, can have emptied.
+    const emptied = new Set([...left].filter((p) => !segment.partitions[p]));
+    if (emptied.size > 0) {
+      const remaining = new Set(
+        await strings(connection, `select distinct _partition from live_rows where _partition in ${inList(emptied)}`),
+      );
+      for (const p of remaining) emptied.delete(p);
+      this.discard(dropPartitions(this.manifest, emptied));
+    }
+
+    const live = new Set([...partitions].filter((p) => !emptied.has(p)));
+    if (live.size === 0 || !shouldCompact(segmentsOf(this.manifest, live), deletesOf(this.manifest, live), live)) {
+      return false;
+    }
+    await this.compact(connection, live);
+    return true;
+  }
+
+  /** `live_rows`: rows of the touched partitions in their segments, minus the retired ones. */
+  private async createLiveRows(
+    connection: DuckDBConnection,
+    sources: readonly SegmentEntry[],
+    deletes: readonly DeletesEntry[],
+    partitions: ReadonlySet<string>,
+  ): Promise<void> {
+    const segmentPaths = await this.fetch(sources);
+    const selects = sources.map((segment, i) => {
+      const file = `read_parquet(${sqlString(segmentPaths[i] as string)})`;
+      return segment.compacted
+        ? `select *, ${this.partitionOf} as _partition from ${file}`
+        : `select *, ${segment.id}::bigint as _segment, ${this.partitionOf} as _partition from ${file} where ${this.k} is not null`;
+    });
+    const deletePaths = await this.fetch(deletes.filter((entry) => entry.id !== this.id));
+    const retired = [
+      ...deletePaths.map((path) => `select _segment, _source_row, _partition from read_parquet(${sqlString(path)})`),
+      'select _segment, _source_row, _partition from retired',
+    ].join(' union all ');
+    await connection.run(
+      `create or replace temp view live_rows as
+       select s.* from (${selects.join(' union all by name ')}) s
+       anti join (select _segment, _source_row from (${retired}) where _partition in ${inList(partitions)}) d
+         on s._segment = d._segment and s._source_row = d._source_row
+       where s._partition in ${inList(partitions)}`,
+    );
+  }
+
+  /** The live rows of `partitions` become one segment; the entries that held them let go of them. */
+  private async compact(connection: DuckDBConnection, partitions: ReadonlySet<string>): Promise<void> {
+    const path = join(this.dir, 'compacted.parquet');
+    const rows = await copyCount(
+      connection,
+      `select * exclude (_partition) from live_rows where _partition in ${inList(partitions)}`,
+      path,
+    );
+    const key = stateKey(this.dataset.name, 'segments', `${this.id}-compacted`);
+    const reader = await connection.runAndReadAll(
+      `select ${this.partitionOf} as p, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
+    );
+    const segment: SegmentEntry = {
+      id: this.id,
+      key,
+      eTag: '',
+      rows,
+      compacted: true,
+      partitions: Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.p), Number(row.n)])),
+    };
+    this.discard(dropPartitions(this.manifest, partitions));
+    this.manifest.segments.push(segment);
+    this.uploads.push({ key, path, entry: segment });
+  }
+
+  /** Merges the smallest index runs into one, keeping each key's newest entry. */
+  private async mergeIndexRuns(connection: DuckDBConnection): Promise<void> {
+    const runs = indexRunsToMerge(this.manifest);
+    if (runs.length === 0) return;
+    const paths = await this.fetch(runs);
+    const path = join(this.dir, 'merged-run.parquet');
+    const rows = await copyCount(
+      connection,
+      `select key, arg_max(_partition, _segment) as _partition, max(_segment) as _segment,
+              arg_max(_source_row, _segment) as _source_row
+       from read_parquet([${paths.map(sqlString).join(', ')}]) group by key`,
+      path,
+    );
+    const merged = new Set(runs);
+    this.manifest.index = this.manifest.index.filter((run) => !merged.has(run));
+    this.discard(runs);
+    this.manifest.index.push(await this.runEntry(connection, path, `${this.id}-merged`, rows));
+  }
+
+  /** Local copies of state objects (from the cache when warm), pinned for this job. */
+  private async fetch(objects: readonly StateObject[]): Promise<string[]> {
+    const { s3, cfg, cache } = this.deps;
+    const local = this.uploads.map((upload) => upload.entry);
+    const paths: string[] = [];
+    await inParallel(
+      objects.map((object, i) => ({ object, i })),
+      PARALLEL_TRANSFERS,
+      async ({ object, i }) => {
+        const written = this.uploads[local.indexOf(object)];
+        paths[i] = written
+          ? written.path
+          : this.pin(await cache.acquire(s3, { bucket: cfg.goldBucket, key: object.key, eTag: object.eTag }));
+      },
+    );
+    return paths;
+  }
+
+  /** Objects no entry names any more: deleted after the commit, or never uploaded if this commit wrote them. */
+  private discard(objects: readonly StateObject[]): void {
+    for (const object of objects) {
+      const pending = this.uploads.findIndex((upload) => upload.entry === object);
+      if (pending >= 0) this.uploads.splice(pending, 1);
+      else this.garbage.push(object);
     }
   }
-  await connection.run('drop view if exists current_rows');
-  await Promise.all(transfers.map((transfer) => transfer()));
+
+  private pin(path: string): string {
+    this.pinned.push(path);
+    return path;
+  }
 }
 
-function statePathOf(dir: string, value: string): string {
-  return join(dir, `state-${Buffer.from(value).toString('hex')}.parquet`);
+const inList = (values: Iterable<string>) => `(${[...values].map(sqlString).join(', ')})`;
+
+async function copyCount(connection: DuckDBConnection, select: string, path: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${PARQUET}`);
+  return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
+async function count(connection: DuckDBConnection, select: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`select count(*)::bigint as n from (${select})`);
+  return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
 }
 
 async function strings(connection: DuckDBConnection, sql: string): Promise<string[]> {

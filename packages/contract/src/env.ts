@@ -18,6 +18,8 @@ export const ENV = {
   maxObjectBytes: 'MAX_OBJECT_BYTES',
   /** Optional: where DuckDB and downloads put temporary files (Lambda: /tmp). */
   workDir: 'WORK_DIR',
+  /** Optional: MB of the work dir kept for gold state objects across warm invocations (0: none). */
+  goldCacheMb: 'GOLD_CACHE_MB',
   /** Set by the Lambda runtime. */
   lambdaMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   region: 'AWS_REGION',

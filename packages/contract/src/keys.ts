@@ -57,12 +57,18 @@ export function goldPartitionKey(dataset: string, table: string, column: string,
   return `${dataset}/${table}/${partitionSegment(column, value)}/data.parquet`;
 }
 
-/** The latest row of every key in one partition, from which gold partitions are rebuilt. */
-export function goldStatePartitionKey(dataset: string, column: string, value: string): string {
-  return `${GOLD_STATE_PREFIX}/${dataset}/rows/${partitionSegment(column, value)}/rows.parquet`;
+/** Kinds of immutable objects in a dataset's gold state (see the README's "How gold stays correct"). */
+export type GoldStateKind = 'segments' | 'deletes' | 'index';
+
+/**
+ * The commit point of a dataset's gold state: which state objects are live.
+ * A gold update writes new immutable objects, then this manifest.
+ */
+export function goldManifestKey(dataset: string): string {
+  return `${GOLD_STATE_PREFIX}/${dataset}/manifest.json`;
 }
 
-/** Which partition holds each key, so a key that moves is removed from its old partition. */
-export function goldKeyIndexKey(dataset: string): string {
-  return `${GOLD_STATE_PREFIX}/${dataset}/key_index.parquet`;
+/** One immutable state object, named by the commit that wrote it: `_state/<dataset>/<kind>/<name>.parquet`. */
+export function goldStateObjectKey(dataset: string, kind: GoldStateKind, name: string): string {
+  return `${GOLD_STATE_PREFIX}/${dataset}/${kind}/${name}.parquet`;
 }

@@ -1,4 +1,13 @@
-import { datasetOf, goldPartitionKey, quarantineKey, rejectsKey, silverKey, sourceId } from '../src';
+import {
+  datasetOf,
+  goldManifestKey,
+  goldPartitionKey,
+  goldStateObjectKey,
+  quarantineKey,
+  rejectsKey,
+  silverKey,
+  sourceId,
+} from '../src';
 
 describe('key layout', () => {
   describe('datasetOf', () => {
@@ -42,5 +51,11 @@ describe('key layout', () => {
       'trips/daily_zone_revenue/pickup_date=2026-01-15/data.parquet',
     );
     expect(goldPartitionKey('d', 't', 'zone', 'a/b c')).toBe('d/t/zone=a%2Fb%20c/data.parquet');
+  });
+
+  it("keeps gold's incremental state beside the tables, under _state/", () => {
+    expect(goldManifestKey('trips')).toBe('_state/trips/manifest.json');
+    expect(goldStateObjectKey('trips', 'segments', '7')).toBe('_state/trips/segments/7.parquet');
+    expect(goldStateObjectKey('trips', 'index', '12')).toBe('_state/trips/index/12.parquet');
   });
 });

@@ -1,0 +1,116 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { goldManifestKey, goldStateObjectKey } from '@lakehouse/contract';
+import { getJsonIfExists, putJson } from '../io/s3-io';
+
+/**
+ * A dataset's gold state: a small table format of immutable Parquet objects
+ * and one manifest that says which of them are live (the commit point).
+ *
+ * - segments: rows as silver wrote them (a server-side copy of one silver
+ *   file), or the live rows of some partitions rewritten by compaction. Every
+ *   row is identified by (_segment, _source_row): the commit that added it and
+ *   its row in its silver file.
+ * - deletes: identities of rows that a later commit replaced (same key, newer
+ *   file) or that lost to a later row of the same key in their own file.
+ * - index: runs of (key, _partition, _segment, _source_row), one per commit,
+ *   merged as they accumulate. The current row of a key is its entry with the
+ *   highest _segment; a file reads only the runs whose key range meets its own.
+ *
+ * The live rows of a partition are its segments' rows minus its deletes.
+ */
+export interface GoldManifest {
+  format: typeof FORMAT;
+  dataset: string;
+  /** Commits applied; the next one is numbered version + 1. */
+  version: number;
+  segments: SegmentEntry[];
+  deletes: DeletesEntry[];
+  index: IndexRun[];
+}
+
+export interface StateObject {
+  /** Key in the gold bucket. */
+  key: string;
+  eTag: string;
+  rows: number;
+}
+
+export interface SegmentEntry extends StateObject {
+  id: number;
+  /** Copied from silver: its rows have no _segment column, they all belong to `id`. */
+  compacted: boolean;
+  /** Rows per partition value; a partition compacted elsewhere is removed. */
+  partitions: Record<string, number>;
+}
+
+export interface DeletesEntry extends StateObject {
+  id: number;
+  partitions: string[];
+}
+
+export interface IndexRun extends StateObject {
+  name: string;
+  minKey: string;
+  maxKey: string;
+}
+
+const FORMAT = 2;
+
+export function emptyManifest(dataset: string): GoldManifest {
+  return { format: FORMAT, dataset, version: 0, segments: [], deletes: [], index: [] };
+}
+
+export async function loadManifest(s3: S3Client, bucket: string, dataset: string): Promise<GoldManifest> {
+  const manifest = await getJsonIfExists<GoldManifest>(s3, bucket, goldManifestKey(dataset));
+  if (!manifest) return emptyManifest(dataset);
+  if (manifest.format !== FORMAT) {
+    throw new Error(`gold state of ${dataset} has format ${manifest.format}; this version reads format ${FORMAT}`);
+  }
+  return manifest;
+}
+
+export async function saveManifest(s3: S3Client, bucket: string, manifest: GoldManifest): Promise<void> {
+  await putJson(s3, bucket, goldManifestKey(manifest.dataset), manifest);
+}
+
+export const stateKey = goldStateObjectKey;
+
+/** Segments holding rows of any of `partitions`. */
+export function segmentsOf(manifest: GoldManifest, partitions: ReadonlySet<string>): SegmentEntry[] {
+  return manifest.segments.filter((segment) => Object.keys(segment.partitions).some((p) => partitions.has(p)));
+}
+
+export function deletesOf(manifest: GoldManifest, partitions: ReadonlySet<string>): DeletesEntry[] {
+  return manifest.deletes.filter((deletes) => deletes.partitions.some((p) => partitions.has(p)));
+}
+
+/** Byte order, as DuckDB compares VARCHAR. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Runs whose key range meets [min, max]: the only ones that can hold one of those keys. */
+export function runsMeeting(manifest: GoldManifest, min: string, max: string): IndexRun[] {
+  return manifest.index.filter((run) => compareKeys(run.maxKey, min) >= 0 && compareKeys(run.minKey, max) <= 0);
+}
+
+/**
+ * Removes `partitions` from every segment and deletes entry (they now live in a
+ * compacted segment, or have no rows left). Returns the objects no entry needs any more.
+ */
+export function dropPartitions(manifest: GoldManifest, partitions: ReadonlySet<string>): StateObject[] {
+  const garbage: StateObject[] = [];
+  manifest.segments = manifest.segments.filter((segment) => {
+    for (const p of partitions) delete segment.partitions[p];
+    if (Object.keys(segment.partitions).length > 0) return true;
+    garbage.push(segment);
+    return false;
+  });
+  manifest.deletes = manifest.deletes.filter((deletes) => {
+    deletes.partitions = deletes.partitions.filter((p) => !partitions.has(p));
+    if (deletes.partitions.length > 0) return true;
+    garbage.push(deletes);
+    return false;
+  });
+  return garbage;
+}

@@ -1,0 +1,249 @@
+import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
+import { loadConfig } from '../src/config';
+import { type Dataset, loadDatasets } from '../src/datasets';
+import { COMPACTION } from '../src/gold/compaction';
+import type { GoldManifest } from '../src/gold/gold-state';
+import { handleS3Event } from '../src/handler';
+import { createRuntime, type Runtime } from '../src/runtime';
+import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
+import { trip, tripsCsv } from './support/trips';
+
+const TABLE = 'trips/daily_zone_revenue/';
+
+/** A day of `n` trips with ids `<prefix>0..n-1`, fare 10 each. */
+const day = (prefix: string, n: number, date = '2026-04-01', fare = 10) =>
+  tripsCsv(
+    Array.from({ length: n }, (_, i) =>
+      trip({ trip_id: `${prefix}${i}`, pickup_at: `${date} 09:00:00`, fare, passengers: 1 }),
+    ),
+  );
+
+describe('gold state: appends, compaction, index runs, retries', () => {
+  let lake: TestLakehouse;
+  let rt: Runtime;
+  /** Keys of the gold objects GET by the runtime since the last reset. */
+  let reads: string[];
+
+  beforeEach(async () => {
+    lake = await startTestLakehouse(loadDatasets());
+    // No cache: every read of a state object shows as a GET.
+    rt = createRuntime(loadConfig({ ...envOf(lake), GOLD_CACHE_MB: '0' }), lake.rt.datasets);
+    reads = [];
+    rt.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Bucket?: string; Key?: string };
+        if (context.commandName === 'GetObjectCommand' && input.Bucket === BUCKETS.gold) reads.push(String(input.Key));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordGoldReads' },
+    );
+  });
+  afterEach(() => lake.close());
+
+  async function ingest(key: string, csv: string, runtime: Runtime = rt) {
+    const [outcome] = await handleS3Event(eventOf(await lake.upload(key, csv)), runtime);
+    return outcome;
+  }
+
+  async function manifest(): Promise<GoldManifest> {
+    return JSON.parse(await lake.getText(BUCKETS.gold, goldManifestKey('trips')));
+  }
+
+  /** trips and fare per day, summed over the gold table. */
+  async function goldTotals() {
+    const totals: Record<string, { trips: number; fare: number }> = {};
+    for (const key of await lake.list(BUCKETS.gold, TABLE)) {
+      for (const row of await lake.readParquet(
+        BUCKETS.gold,
+        key,
+        "select strftime(pickup_date, '%Y-%m-%d') as d, sum(trips)::int as trips, sum(fare_total)::double as fare from t group by 1",
+      )) {
+        totals[String(row.d)] = { trips: Number(row.trips), fare: Number(row.fare) };
+      }
+    }
+    return totals;
+  }
+
+  /** Every state object in the bucket is named by the manifest, and the reverse. */
+  async function expectNoOrphans() {
+    const current = await manifest();
+    const named = [
+      ...current.segments.map((s) => s.key),
+      ...current.deletes.map((d) => d.key),
+      ...current.index.map((r) => r.key),
+      goldManifestKey('trips'),
+    ].sort();
+    expect(await lake.list(BUCKETS.gold, '_state/trips/')).toEqual(named);
+  }
+
+  it('appends one segment, one index run and no rewrite per file', async () => {
+    await ingest('trips/a.csv', day('a', 5));
+    await ingest('trips/b.csv', day('b', 5));
+
+    const current = await manifest();
+    expect(current.version).toBe(2);
+    expect(current.segments.map((s) => [s.id, s.compacted, s.partitions])).toEqual([
+      [1, false, { '2026-04-01': 5 }],
+      [2, false, { '2026-04-01': 5 }],
+    ]);
+    expect(current.index.map((r) => [r.name, r.rows, r.minKey, r.maxKey])).toEqual([
+      ['1', 5, 'a0', 'a4'],
+      ['2', 5, 'b0', 'b4'],
+    ]);
+    expect(current.deletes).toEqual([]);
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 10, fare: 100 } });
+    await expectNoOrphans();
+  });
+
+  it('reads only the index runs whose key range meets the file, and only the touched partitions', async () => {
+    await ingest('trips/april.csv', day('a', 3, '2026-04-01'));
+    await ingest('trips/may.csv', day('m', 3, '2026-05-01'));
+    reads = [];
+
+    await ingest('trips/june.csv', day('z', 3, '2026-06-01'));
+
+    // New keys above every run, a new partition: the manifest and nothing else.
+    expect(reads).toEqual([goldManifestKey('trips')]);
+    reads = [];
+
+    await ingest('trips/april-again.csv', day('a', 1, '2026-04-01', 99));
+
+    // a0 may be in run 1 (a0..a2) only; April's segment is read, May's and June's are not.
+    expect(reads.sort()).toEqual(
+      ['_state/trips/index/1.parquet', goldManifestKey('trips'), '_state/trips/segments/1.parquet'].sort(),
+    );
+    expect(await goldTotals()).toEqual({
+      '2026-04-01': { trips: 3, fare: 119 },
+      '2026-05-01': { trips: 3, fare: 30 },
+      '2026-06-01': { trips: 3, fare: 30 },
+    });
+  });
+
+  it('retires the rows a key leaves and drops the state of a partition left empty', async () => {
+    await ingest('trips/a.csv', day('k', 2, '2026-04-01'));
+    await ingest('trips/b.csv', day('k', 2, '2026-04-02'));
+
+    const current = await manifest();
+    expect(await goldTotals()).toEqual({ '2026-04-02': { trips: 2, fare: 20 } });
+    expect(await lake.list(BUCKETS.gold, TABLE)).toEqual([
+      goldPartitionKey('trips', 'daily_zone_revenue', 'pickup_date', '2026-04-02'),
+    ]);
+    expect(current.segments.map((s) => s.id)).toEqual([2]);
+    expect(current.deletes).toEqual([]);
+    await expectNoOrphans();
+  });
+
+  it(`compacts the touched partitions once more than ${COMPACTION.maxSegmentsPerRead} segments hold them, exactly`, async () => {
+    const files = COMPACTION.maxSegmentsPerRead + 1;
+    for (let f = 0; f < files; f++) {
+      // Every file re-sends trip s0 with a new fare, and adds two trips of its own.
+      await ingest(
+        `trips/f${f}.csv`,
+        tripsCsv([
+          trip({ trip_id: 's0', pickup_at: '2026-04-01 09:00:00', fare: f + 1, passengers: 1 }),
+          trip({ trip_id: `n${f}-1`, pickup_at: '2026-04-01 10:00:00', fare: 10, passengers: 1 }),
+          trip({ trip_id: `n${f}-2`, pickup_at: '2026-04-02 10:00:00', fare: 10, passengers: 1 }),
+        ]),
+      );
+    }
+
+    const current = await manifest();
+    expect(current.segments.filter((s) => s.compacted).map((s) => s.partitions)).toEqual([
+      { '2026-04-01': files + 1, '2026-04-02': files },
+    ]);
+    expect(current.segments).toHaveLength(1);
+    expect(current.deletes).toEqual([]);
+    expect(await goldTotals()).toEqual({
+      '2026-04-01': { trips: files + 1, fare: files + 10 * files },
+      '2026-04-02': { trips: files, fare: 10 * files },
+    });
+    await expectNoOrphans();
+
+    // After compaction a replaced key is still found and replaced exactly.
+    await ingest('trips/again.csv', day('s', 1, '2026-04-01', 100));
+    expect((await goldTotals())['2026-04-01']).toEqual({ trips: files + 1, fare: 100 + 10 * files });
+  });
+
+  it(`merges the smallest index runs beyond ${COMPACTION.maxIndexRuns}, and still finds every key`, async () => {
+    const files = COMPACTION.maxIndexRuns + 1;
+    for (let f = 0; f < files; f++) await ingest(`trips/r${f}.csv`, day(`r${f}-`, 2, `2026-04-0${(f % 3) + 1}`));
+
+    const current = await manifest();
+    expect(current.index).toHaveLength(files - COMPACTION.indexRunsPerMerge + 1);
+    expect(current.index.map((run) => run.name)).toContain(`${files}-merged`);
+    await expectNoOrphans();
+
+    // Keys from the first file, now in a merged run, move to another day.
+    await ingest('trips/moved.csv', day('r0-', 2, '2026-04-09'));
+    const totals = await goldTotals();
+    expect(totals['2026-04-09']).toEqual({ trips: 2, fare: 20 });
+    expect(Object.values(totals).reduce((sum, day) => sum + day.trips, 0)).toBe(files * 2);
+  });
+
+  it('leaves state as it was when an update fails before its commit, and the retry applies it once', async () => {
+    await ingest('trips/a.csv', day('a', 2));
+    let failNext = true;
+    rt.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string };
+        if (failNext && context.commandName === 'PutObjectCommand' && input.Key === goldManifestKey('trips')) {
+          failNext = false;
+          throw new Error('connection reset before the manifest was written');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failManifestOnce' },
+    );
+    const record = await lake.upload('trips/b.csv', day('a', 2, '2026-04-01', 50));
+
+    await expect(handleS3Event(eventOf(record), rt)).rejects.toThrow('connection reset');
+    expect((await manifest()).version).toBe(1);
+
+    await handleS3Event(eventOf(record), rt);
+    expect((await manifest()).version).toBe(2);
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 2, fare: 100 } });
+  });
+
+  it('refuses gold SQL that writes outside the partitions being rebuilt', async () => {
+    const trips = lake.rt.datasets.get('trips') as Dataset;
+    const everywhere: Dataset = {
+      ...trips,
+      goldTables: [
+        { name: 'shifted', sql: 'select pickup_date + 1 as pickup_date, count(*) as n from current_rows group by 1' },
+      ],
+    };
+    const shifted = createRuntime(rt.cfg, new Map([['trips', everywhere]]));
+
+    await expect(ingest('trips/a.csv', day('a', 1), shifted)).rejects.toThrow(
+      /output rows outside the partitions being rebuilt/,
+    );
+  });
+
+  it('reads a state object from the cache once it has it', async () => {
+    const cached = createRuntime(loadConfig(envOf(lake)), lake.rt.datasets);
+    const gets: string[] = [];
+    cached.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Bucket?: string; Key?: string };
+        if (context.commandName === 'GetObjectCommand' && input.Bucket === BUCKETS.gold) gets.push(String(input.Key));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCachedReads' },
+    );
+    await ingest('trips/a.csv', day('a', 2), cached);
+    await ingest('trips/b.csv', day('b', 2), cached);
+    await ingest('trips/c.csv', day('c', 2), cached);
+
+    // Segments 1 and 2 were written by this runtime: never downloaded.
+    expect(gets.filter((key) => key.includes('/segments/'))).toEqual([]);
+  });
+});
+
+function envOf(lake: TestLakehouse) {
+  return {
+    SILVER_BUCKET: lake.cfg.silverBucket,
+    GOLD_BUCKET: lake.cfg.goldBucket,
+    S3_ENDPOINT: lake.s3.endpoint,
+    WORK_DIR: lake.cfg.workDir,
+  };
+}
