@@ -26,6 +26,7 @@ export function markdownReport(results: BenchResults): string {
       markdownTable(figures),
       ...(figures.notes.length ? ['', ...figures.notes.map((note) => `- ${note}`)] : []),
     ].join('\n');
+  const raw = rawTables(results);
   return [
     `# Benchmark, ${results.startedAt}`,
     '',
@@ -37,9 +38,7 @@ export function markdownReport(results: BenchResults): string {
     ...(results.failures.length ? ['', '**Failures:**', '', ...results.failures.map((failure) => `- ${failure}`)] : []),
     '',
     ...summaryTables(results).flatMap((figures) => [section(figures, '##'), '']),
-    '## Every run',
-    '',
-    ...rawTables(results).flatMap((figures) => [section(figures, '###'), '']),
+    ...(raw.length ? ['## Every run', '', ...raw.flatMap((figures) => [section(figures, '###'), ''])] : []),
   ].join('\n');
 }
 

@@ -56,8 +56,8 @@ function comparisonTable(result: ComparisonResult): Table {
     rows: [
       step('DuckDB alone: CSV → Parquet → gold', result.engine),
       step('pipeline end to end (local lakehouse)', result.pipeline),
-      part('  of which handler', result.pipeline.handlerSeconds),
-      part('  of which gold', result.pipeline.goldSeconds),
+      part('pipeline, of which handler', result.pipeline.handlerSeconds),
+      part('pipeline, of which gold', result.pipeline.goldSeconds),
       'unavailable' in peer
         ? ['nodejs-polars: CSV → Parquet → gold', 'unavailable', '', '', '']
         : step(`nodejs-polars ${peer.version}: CSV → Parquet → gold`, peer),
