@@ -2,7 +2,10 @@
  * A local lakehouse that keeps running: an S3 endpoint with raw, silver and
  * gold, and the Lambda's handler run on every object created in raw.
  *
- *   pnpm dev [--port 4566] [--concurrency 4] [--data-dir .lakehouse/s3]
+ *   pnpm dev [--port 4566] [--concurrency 4] [--data-dir .lakehouse/s3] [--memory-mb 2048]
+ *
+ * --memory-mb runs the handler as a Lambda function of that memory size would
+ * (DuckDB gets its share); without it DuckDB gets a 2 GB limit.
  *
  * stdout carries one JSON line per event; the human notes go to stderr.
  */
@@ -26,15 +29,18 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       'data-dir': { type: 'string' },
+      'memory-mb': { type: 'string' },
     },
   });
   const port = portFrom(values.port ?? process.env.LAKEHOUSE_PORT ?? String(DEFAULT_PORT));
   const concurrency = Number(values.concurrency);
+  const lambdaMemoryMb = values['memory-mb'] === undefined ? undefined : memoryMbFrom(values['memory-mb']);
   quietLocalLogs();
 
   const lakehouse = await startLocalLakehouse({
     port,
     concurrency,
+    lambdaMemoryMb,
     // pnpm runs scripts from app/; a relative --data-dir means the caller's folder.
     ...(values['data-dir'] ? { dataDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['data-dir']) } : {}),
   });
@@ -72,6 +78,13 @@ function portFrom(raw: string): number {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`not a port: ${raw}`);
   return port;
+}
+
+function memoryMbFrom(raw: string): number {
+  const memoryMb = Number(raw);
+  if (!Number.isSafeInteger(memoryMb) || memoryMb <= 0)
+    throw new Error(`--memory-mb takes a whole number of MB, got ${raw}`);
+  return memoryMb;
 }
 
 function printBanner(endpoint: string, dataDir: string): void {

@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['comparison', 'gold-growth', 'cold-start', 'memory'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  scenarios: Scenario[];
+  /** Size of the comparison file. */
+  rows: number;
+  /** Runs per step; the median is reported. */
+  runs: number;
+  /** The Lambda memory size the pipeline and DuckDB alone are sized for. */
+  memoryMb: number;
+  goldFiles: number;
+  goldRows: number;
+  memoryRows: number[];
+}
+
+export const USAGE = `pnpm bench [options]
+
+  --scenarios LIST    comma list of ${SCENARIOS.join(', ')}
+                      (default comparison,gold-growth,cold-start; memory is slow, so opt-in)
+  --rows N            comparison file size in trips (default 5000000)
+  --runs N            runs per step, median reported (default 3)
+  --memory-mb N       Lambda memory size DuckDB is sized for (default 2048)
+  --gold-files N      gold-growth: files uploaded one after another (default 12)
+  --gold-rows N       gold-growth: new trips per file (default 400000)
+  --memory-rows LIST  memory: file sizes in trips (default 5000000,20000000)`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The command line, or undefined when help was asked for. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    // pnpm may pass a lone `--` ahead of the script's own arguments.
+    args: argv[0] === '--' ? argv.slice(1) : [...argv],
+    options: {
+      scenarios: { type: 'string', default: 'comparison,gold-growth,cold-start' },
+      rows: { type: 'string', default: '5000000' },
+      runs: { type: 'string', default: '3' },
+      'memory-mb': { type: 'string', default: '2048' },
+      'gold-files': { type: 'string', default: '12' },
+      'gold-rows': { type: 'string', default: '400000' },
+      'memory-rows': { type: 'string', default: '5000000,20000000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return undefined;
+  return {
+    scenarios: list(values.scenarios).map(scenario),
+    rows: wholeNumber('--rows', values.rows),
+    runs: wholeNumber('--runs', values.runs),
+    memoryMb: wholeNumber('--memory-mb', values['memory-mb']),
+    goldFiles: wholeNumber('--gold-files', values['gold-files']),
+    goldRows: wholeNumber('--gold-rows', values['gold-rows']),
+    memoryRows: list(values['memory-rows']).map((raw) => wholeNumber('--memory-rows', raw)),
+  };
+}
+
+const list = (raw: string) =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+function scenario(name: string): Scenario {
+  if (!(SCENARIOS as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown scenario ${name}; pick from ${SCENARIOS.join(', ')}`);
+  }
+  return name as Scenario;
+}
+
+function wholeNumber(option: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${option} takes a whole number, got ${raw}`);
+  return value;
+}
+
+/** The command as a reader would type it again. */
+export const commandLine = (argv: readonly string[]) =>
+  ['pnpm bench', ...argv.filter((arg, index) => !(index === 0 && arg === '--'))].join(' ');

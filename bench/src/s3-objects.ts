@@ -1,0 +1,40 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { localClientConfig } from '@lakehouse/local-s3';
+
+/** The lakehouse's buckets and the prefixes the trips dataset writes to. */
+export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const;
+export const SILVER_TRIPS_PREFIX = 'trips/';
+export const GOLD_TRIPS_PREFIX = 'trips/daily_zone_revenue/';
+
+export const localClient = (endpoint: string) => new S3Client(localClientConfig(endpoint));
+
+/** Streams a file to S3, multipart past 16 MB, as a client of the lakehouse would. */
+export async function uploadFile(client: S3Client, bucket: string, key: string, path: string): Promise<void> {
+  await new Upload({
+    client,
+    params: { Bucket: bucket, Key: key, Body: createReadStream(path) },
+    partSize: 16 * 1024 * 1024,
+  }).done();
+}
+
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+export async function downloadFile(client: S3Client, bucket: string, key: string, path: string): Promise<void> {
+  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  await pipeline(response.Body as Readable, createWriteStream(path));
+}

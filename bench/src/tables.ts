@@ -1,0 +1,197 @@
+import { formatCount } from '@lakehouse/app/local/terminal';
+import type { BenchResults } from './results';
+import type { ColdStartResult } from './scenarios/cold-start';
+import type { ComparisonResult, StepSummary } from './scenarios/comparison';
+import type { GoldGrowthResult } from './scenarios/gold-growth';
+import type { MemoryResult } from './scenarios/memory';
+import type { Spread } from './stats';
+
+/** A table of figures, rendered alike in the console and in markdown. */
+export interface Table {
+  title: string;
+  header: string[];
+  rows: string[][];
+  notes: string[];
+}
+
+const MB = 1024 * 1024;
+const fixed = (value: number | null | undefined, digits = 2) => (value == null ? '' : value.toFixed(digits));
+const range = (spread: Spread, digits = 2) => `${spread.min.toFixed(digits)}–${spread.max.toFixed(digits)}`;
+const mb = (value: number | null) => (value === null ? 'n/a' : String(value));
+const msToS = (ms: number | null | undefined) => (ms == null ? '' : (ms / 1000).toFixed(2));
+
+/** The figures a reader compares: one table per scenario that ran. */
+export function summaryTables(results: BenchResults): Table[] {
+  return [
+    results.comparison && comparisonTable(results.comparison),
+    results.goldGrowth && goldGrowthTable(results.goldGrowth),
+    results.coldStart && coldStartTable(results.coldStart),
+    results.memory && memoryTable(results.memory),
+  ].filter((table): table is Table => table !== undefined);
+}
+
+/** Every run's own figures, for the record. */
+export function rawTables(results: BenchResults): Table[] {
+  return [
+    results.comparison && comparisonRunsTable(results.comparison),
+    results.goldGrowth && goldGrowthFilesTable(results.goldGrowth),
+    results.coldStart && coldStartRunsTable(results.coldStart),
+  ].filter((table): table is Table => table !== undefined);
+}
+
+function comparisonTable(result: ComparisonResult): Table {
+  const step = (name: string, summary: StepSummary) => [
+    name,
+    fixed(summary.seconds.median),
+    range(summary.seconds),
+    fixed(summary.ratioToEngine, 1),
+    mb(summary.peakRssMb),
+  ];
+  const part = (name: string, spread: Spread | null) =>
+    spread ? [name, fixed(spread.median), range(spread), '', ''] : [name, 'n/a', '', '', ''];
+  const peer = result.peer;
+  return {
+    title: `Comparison: ${formatCount(result.rows)} trips, ${(result.fileBytes / MB).toFixed(1)} MB of CSV, median of ${result.runs.engine.length}`,
+    header: ['step', 'median s', 'min–max s', '× engine', 'peak RSS MB'],
+    rows: [
+      step('DuckDB alone: CSV → Parquet → gold', result.engine),
+      step('pipeline end to end (local lakehouse)', result.pipeline),
+      part('pipeline, of which handler', result.pipeline.handlerSeconds),
+      part('pipeline, of which gold', result.pipeline.goldSeconds),
+      'unavailable' in peer
+        ? ['nodejs-polars: CSV → Parquet → gold', 'unavailable', '', '', '']
+        : step(`nodejs-polars ${peer.version}: CSV → Parquet → gold`, peer),
+    ],
+    notes: [
+      'DuckDB alone and nodejs-polars: timed inside a fresh process (process start excluded), no quality rules; peak RSS is that process.',
+      'Pipeline: from upload complete to the lakehouse line for the file (download, rules, silver, rejects, gold, uploads); ' +
+        'peak RSS sums the lakehouse process group (S3 server included), sampled every 100 ms.',
+      ...('unavailable' in peer ? [`nodejs-polars unavailable: ${peer.unavailable}`] : []),
+    ],
+  };
+}
+
+function goldGrowthTable(result: GoldGrowthResult): Table {
+  const { goldMs, check } = result;
+  const rows = result.files[0]?.rows ?? 0;
+  return {
+    title: `Gold growth: ${result.files.length} files of ${formatCount(rows)} new trips over the same 3 days, one lakehouse`,
+    header: ['figure', 'value'],
+    rows: [
+      ['gold s, first file', msToS(goldMs.first)],
+      ['gold s, last file', msToS(goldMs.last)],
+      ['gold s, median', msToS(goldMs.median)],
+      ['last / first', fixed(goldMs.lastOverFirst)],
+      [
+        'gold exact',
+        `${check.exact ? 'yes' : 'NO'}: ${formatCount(check.goldTrips)} trips in ${check.goldPartitions} partitions, ` +
+          `${formatCount(check.silverRows)} silver rows`,
+      ],
+    ],
+    notes: ['gold s: the gold update of each file, from its lakehouse line (goldMs).'],
+  };
+}
+
+function coldStartTable(result: ColdStartResult): Table {
+  const phase = (name: string, spread: Spread) => [name, spread.median.toFixed(0), range(spread, 0)];
+  return {
+    title: `Cold start: the handler in a fresh process, ${formatCount(result.rowsPerFile)}-trip files, median of ${result.runs.length}`,
+    header: ['phase', 'median ms', 'min–max ms'],
+    rows: [
+      phase('load handler modules', result.loadModulesMs),
+      phase('first ingestion (runtime, DuckDB instance)', result.firstIngestionMs),
+      phase('second ingestion (warm)', result.warmIngestionMs),
+    ],
+    notes: ['Modules load through tsx (TypeScript transpiled, cached on disk), not the bundled image.'],
+  };
+}
+
+function memoryTable(result: MemoryResult): Table {
+  return {
+    title: 'Memory: one file per size, each into a fresh lakehouse',
+    header: ['trips', 'CSV MB', 'pipeline s', 'µs / trip', 'handler s', 'gold s', 'peak RSS MB', 'status'],
+    rows: result.sizes.map((size) => [
+      formatCount(size.rows),
+      (size.fileBytes / MB).toFixed(1),
+      msToS(size.ms),
+      fixed(size.microsPerRow),
+      msToS(size.handlerMs),
+      msToS(size.goldMs),
+      mb(size.peakRssMb),
+      size.status,
+    ]),
+    notes: [`Time per trip, largest over smallest size: ${fixed(result.largestOverSmallest)} (1 is linear).`],
+  };
+}
+
+function comparisonRunsTable(result: ComparisonResult): Table {
+  return {
+    title: 'Comparison, every run',
+    header: [
+      'run',
+      'engine s',
+      'engine RSS MB',
+      'pipeline s',
+      'upload s',
+      'handler s',
+      'gold s',
+      'silver rows',
+      'rejected rows',
+      'pipeline RSS MB',
+      'peer s',
+      'peer RSS MB',
+    ],
+    rows: result.runs.engine.map((engine, index) => {
+      const pipeline = result.runs.pipeline[index];
+      const peer = result.runs.peer[index];
+      return [
+        String(index + 1),
+        msToS(engine.ms),
+        String(engine.peakRssMb),
+        msToS(pipeline?.ms),
+        msToS(pipeline?.uploadMs),
+        msToS(pipeline?.handlerMs),
+        msToS(pipeline?.goldMs),
+        formatCount(pipeline?.silverRows ?? 0),
+        formatCount(pipeline?.rejectedRows ?? 0),
+        mb(pipeline?.peakRssMb ?? null),
+        peer?.available ? msToS(peer.ms) : 'unavailable',
+        peer?.available ? String(peer.peakRssMb) : '',
+      ];
+    }),
+    notes: [],
+  };
+}
+
+function goldGrowthFilesTable(result: GoldGrowthResult): Table {
+  return {
+    title: 'Gold growth, every file',
+    header: ['file', 'status', 'silver rows', 'rejected rows', 'handler s', 'gold s', 'pipeline s'],
+    rows: result.files.map((file, index) => [
+      String(index + 1),
+      file.status,
+      formatCount(file.silverRows),
+      formatCount(file.rejectedRows),
+      msToS(file.handlerMs),
+      msToS(file.goldMs),
+      msToS(file.pipelineMs),
+    ]),
+    notes: [],
+  };
+}
+
+function coldStartRunsTable(result: ColdStartResult): Table {
+  return {
+    title: 'Cold start, every run',
+    header: ['run', 'load ms', 'first ingestion ms', 'warm ingestion ms', 'peak RSS MB', 'statuses'],
+    rows: result.runs.map((run, index) => [
+      String(index + 1),
+      String(run.loadModulesMs),
+      String(run.firstIngestionMs),
+      String(run.warmIngestionMs),
+      String(run.peakRssMb),
+      run.statuses.join(', '),
+    ]),
+    notes: [],
+  };
+}
