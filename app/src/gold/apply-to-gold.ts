@@ -97,6 +97,8 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
 class Commit {
   private readonly id: number;
   private readonly k: string;
+  /** The partition of a silver row: typed, and as text. */
+  private readonly expression: string;
   private readonly partitionOf: string;
   /** State objects to upload before the manifest names them. */
   private readonly uploads: Array<{ key: string; path: string; entry: StateObject }> = [];
@@ -111,17 +113,19 @@ class Commit {
   ) {
     this.id = manifest.version + 1;
     this.k = sqlIdentifier(dataset.key as string);
-    this.partitionOf = partitionText((dataset.partition as NonNullable<Dataset['partition']>).expression);
+    this.expression = (dataset.partition as NonNullable<Dataset['partition']>).expression;
+    this.partitionOf = partitionText(this.expression);
   }
 
   async run(connection: DuckDBConnection, job: GoldJob, silverPath: string, silverETag: string): Promise<GoldResult> {
     const { s3, cfg } = this.deps;
     await connection.run(
       `create or replace temp view silver_rows as
-       select *, ${this.partitionOf} as _partition from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
+       select * from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
     );
     const run = await this.writeIndexRun(connection);
     if (run.rows === 0) return { partitions: [], keys: 0 };
+    const keyedRows = await count(connection, 'select 1 from silver_rows');
     const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
@@ -131,7 +135,7 @@ class Commit {
       PARQUET_TYPE,
     );
 
-    const moved = await this.retireReplacedRows(connection, run);
+    const moved = await this.retireReplacedRows(connection, run, keyedRows > run.rows);
     const touched = await strings(
       connection,
       `select distinct _partition from read_parquet(${sqlString(run.path)})
@@ -169,9 +173,11 @@ class Commit {
     const path = join(this.dir, 'run.parquet');
     const rows = await copyCount(
       connection,
-      `select key, max_by(_partition, _source_row) as _partition, ${this.id}::bigint as _segment,
-              max(_source_row)::bigint as _source_row
-       from (select cast(${this.k} as varchar) as key, _partition, _source_row from silver_rows) group by key`,
+      // Partition values become text once per key, not once per row.
+      `select key, ${partitionText('_value')} as _partition, ${this.id}::bigint as _segment, _source_row
+       from (select cast(${this.k} as varchar) as key, max_by((${this.expression}), _source_row) as _value,
+                    max(_source_row)::bigint as _source_row
+             from silver_rows group by 1)`,
       path,
     );
     const entry = await this.runEntry(connection, path, String(this.id), rows);
@@ -203,13 +209,19 @@ class Commit {
   private async retireReplacedRows(
     connection: DuckDBConnection,
     run: { path: string; rows: number; entry: IndexRun },
+    repeatsKeys: boolean,
   ): Promise<Set<string>> {
     const runFile = `read_parquet(${sqlString(run.path)})`;
     await connection.run(
-      `create or replace temp table retired as
-       select ${this.id}::bigint as _segment, s._source_row, s._partition
-       from silver_rows s join ${runFile} r on cast(s.${this.k} as varchar) = r.key and s._source_row <> r._source_row`,
+      'create or replace temp table retired (_segment bigint, _source_row bigint, _partition varchar)',
     );
+    if (repeatsKeys) {
+      await connection.run(
+        `insert into retired
+         select ${this.id}::bigint, s._source_row, ${this.partitionOf}
+         from silver_rows s join ${runFile} r on cast(s.${this.k} as varchar) = r.key and s._source_row <> r._source_row`,
+      );
+    }
     const runs = runsMeeting(this.manifest, run.entry.minKey, run.entry.maxKey);
     if (runs.length > 0) {
       const paths = await this.fetch(runs);
@@ -266,7 +278,7 @@ class Commit {
     const { column, expression } = this.dataset.partition as NonNullable<Dataset['partition']>;
     await connection.run(
       `create or replace temp view current_rows as
-       select * exclude (_segment, _partition), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
+       select * exclude (_segment), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
     );
     const touched = [...partitions];
     const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
@@ -284,7 +296,10 @@ class Commit {
     const emptied = new Set([...left].filter((p) => !segment.partitions[p]));
     if (emptied.size > 0) {
       const remaining = new Set(
-        await strings(connection, `select distinct _partition from live_rows where _partition in ${inList(emptied)}`),
+        await strings(
+          connection,
+          `select distinct ${this.partitionOf} from live_rows where ${this.partitionOf} in ${inList(emptied)}`,
+        ),
       );
       for (const p of remaining) emptied.delete(p);
       this.discard(dropPartitions(this.manifest, emptied));
@@ -298,7 +313,7 @@ class Commit {
     return true;
   }
 
-  /** `live_rows`: rows of the touched partitions in their segments, minus the retired ones. */
+  /** `live_rows`: rows of the touched partitions in their segments (with `_segment`), minus the retired ones. */
   private async createLiveRows(
     connection: DuckDBConnection,
     sources: readonly SegmentEntry[],
@@ -308,9 +323,17 @@ class Commit {
     const segmentPaths = await this.fetch(sources);
     const selects = sources.map((segment, i) => {
       const file = `read_parquet(${sqlString(segmentPaths[i] as string)})`;
+      const conditions = [
+        ...(segment.compacted ? [] : [`${this.k} is not null`]),
+        // A segment wholly inside the rebuilt partitions needs no per-row partition test.
+        ...(Object.keys(segment.partitions).every((p) => partitions.has(p))
+          ? []
+          : [`${this.partitionOf} in ${inList(partitions)}`]),
+      ];
+      const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
       return segment.compacted
-        ? `select *, ${this.partitionOf} as _partition from ${file}`
-        : `select *, ${segment.id}::bigint as _segment, ${this.partitionOf} as _partition from ${file} where ${this.k} is not null`;
+        ? `select * from ${file} ${where}`
+        : `select *, ${segment.id}::bigint as _segment from ${file} ${where}`;
     });
     const deletePaths = await this.fetch(deletes.filter((entry) => entry.id !== this.id));
     const retired = [
@@ -321,19 +344,15 @@ class Commit {
       `create or replace temp view live_rows as
        select s.* from (${selects.join(' union all by name ')}) s
        anti join (select _segment, _source_row from (${retired}) where _partition in ${inList(partitions)}) d
-         on s._segment = d._segment and s._source_row = d._source_row
-       where s._partition in ${inList(partitions)}`,
+         on s._segment = d._segment and s._source_row = d._source_row`,
     );
   }
 
   /** The live rows of `partitions` become one segment; the entries that held them let go of them. */
   private async compact(connection: DuckDBConnection, partitions: ReadonlySet<string>): Promise<void> {
     const path = join(this.dir, 'compacted.parquet');
-    const rows = await copyCount(
-      connection,
-      `select * exclude (_partition) from live_rows where _partition in ${inList(partitions)}`,
-      path,
-    );
+    // live_rows holds the rebuilt partitions only; the emptied ones have no rows in it.
+    const rows = await copyCount(connection, 'select * from live_rows', path);
     const key = stateKey(this.dataset.name, 'segments', `${this.id}-compacted`);
     const reader = await connection.runAndReadAll(
       `select ${this.partitionOf} as p, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
