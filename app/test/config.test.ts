@@ -26,7 +26,7 @@ describe('loadConfig', () => {
   });
 
   it('gives DuckDB a share of the Lambda memory size, leaving the rest to Node', () => {
-    expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }).duckdb.memoryLimitMb).toBe(1804);
+    expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }).duckdb.memoryLimitMb).toBe(1504);
     expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' }).duckdb.memoryLimitMb).toBe(128);
   });
 

@@ -23,7 +23,7 @@ describe('DuckDB set-up for Lambda', () => {
       home_directory: join(workDir, 'duckdb', 'home'),
       temp_directory: join(workDir, 'duckdb', 'spill'),
       extension_directory: join(workDir, 'duckdb', 'extensions'),
-      memory_limit: '1228MB',
+      memory_limit: '1024MB',
       autoinstall_known_extensions: 'false',
     });
   });

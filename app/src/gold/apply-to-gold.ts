@@ -97,8 +97,7 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
 class Commit {
   private readonly id: number;
   private readonly k: string;
-  /** The partition of a silver row: typed, and as text. */
-  private readonly expression: string;
+  /** The partition of a silver row, as text. */
   private readonly partitionOf: string;
   /** State objects to upload before the manifest names them. */
   private readonly uploads: Array<{ key: string; path: string; entry: StateObject }> = [];
@@ -113,8 +112,7 @@ class Commit {
   ) {
     this.id = manifest.version + 1;
     this.k = sqlIdentifier(dataset.key as string);
-    this.expression = (dataset.partition as NonNullable<Dataset['partition']>).expression;
-    this.partitionOf = partitionText(this.expression);
+    this.partitionOf = partitionText((dataset.partition as NonNullable<Dataset['partition']>).expression);
   }
 
   async run(connection: DuckDBConnection, job: GoldJob, silverPath: string, silverETag: string): Promise<GoldResult> {
@@ -123,9 +121,9 @@ class Commit {
       `create or replace temp view silver_rows as
        select * from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
     );
+    await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection);
     if (run.rows === 0) return { partitions: [], keys: 0 };
-    const keyedRows = await count(connection, 'select 1 from silver_rows');
     const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
@@ -135,7 +133,7 @@ class Commit {
       PARQUET_TYPE,
     );
 
-    const moved = await this.retireReplacedRows(connection, run, keyedRows > run.rows);
+    const moved = await this.retireReplacedRows(connection, run);
     const touched = await strings(
       connection,
       `select distinct _partition from read_parquet(${sqlString(run.path)})
@@ -168,16 +166,38 @@ class Commit {
     return { partitions: touched, keys: run.rows, version: this.id, compacted };
   }
 
+  /**
+   * `retired` starts with the rows of this file that a later row of the same
+   * key replaces. Repeats are found on 64-bit hashes (a fixed-width table,
+   * far smaller than one of keys); only rows whose hash repeats are compared
+   * by key, so a hash collision costs a comparison, never a wrong answer.
+   */
+  private async retireRepeatedKeys(connection: DuckDBConnection): Promise<void> {
+    await connection.run(
+      'create or replace temp table retired (_segment bigint, _source_row bigint, _partition varchar)',
+    );
+    await connection.run(
+      `create or replace temp table repeated as
+       select hash(${this.k}) as h from silver_rows group by 1 having count(*) > 1`,
+    );
+    await connection.run(
+      `insert into retired
+       select ${this.id}::bigint, _source_row, ${this.partitionOf}
+       from (select *, max(_source_row) over (partition by ${this.k}) as _last
+             from silver_rows where hash(${this.k}) in (select h from repeated))
+       where _source_row < _last`,
+    );
+  }
+
   /** The file's last row per key, with its partition: the commit's index run (and the file's keys). */
   private async writeIndexRun(connection: DuckDBConnection): Promise<{ path: string; rows: number; entry: IndexRun }> {
     const path = join(this.dir, 'run.parquet');
+    const repeats = await count(connection, 'select 1 from retired');
     const rows = await copyCount(
       connection,
-      // Partition values become text once per key, not once per row.
-      `select key, ${partitionText('_value')} as _partition, ${this.id}::bigint as _segment, _source_row
-       from (select cast(${this.k} as varchar) as key, max_by((${this.expression}), _source_row) as _value,
-                    max(_source_row)::bigint as _source_row
-             from silver_rows group by 1)`,
+      `select cast(${this.k} as varchar) as key, ${this.partitionOf} as _partition,
+              ${this.id}::bigint as _segment, _source_row
+       from silver_rows ${repeats > 0 ? 'where _source_row not in (select _source_row from retired)' : ''}`,
       path,
     );
     const entry = await this.runEntry(connection, path, String(this.id), rows);
@@ -202,26 +222,15 @@ class Commit {
   }
 
   /**
-   * `retired`: identities of rows that stop being live: earlier rows of a key
-   * repeated in this file, and the current rows (in earlier commits) of the
-   * file's keys. Returns the partitions those keys left.
+   * Adds to `retired` the current rows (in earlier commits) of the file's
+   * keys, found in the index runs whose key range meets the file's. Returns
+   * the partitions those keys left.
    */
   private async retireReplacedRows(
     connection: DuckDBConnection,
     run: { path: string; rows: number; entry: IndexRun },
-    repeatsKeys: boolean,
   ): Promise<Set<string>> {
     const runFile = `read_parquet(${sqlString(run.path)})`;
-    await connection.run(
-      'create or replace temp table retired (_segment bigint, _source_row bigint, _partition varchar)',
-    );
-    if (repeatsKeys) {
-      await connection.run(
-        `insert into retired
-         select ${this.id}::bigint, s._source_row, ${this.partitionOf}
-         from silver_rows s join ${runFile} r on cast(s.${this.k} as varchar) = r.key and s._source_row <> r._source_row`,
-      );
-    }
     const runs = runsMeeting(this.manifest, run.entry.minKey, run.entry.maxKey);
     if (runs.length > 0) {
       const paths = await this.fetch(runs);
