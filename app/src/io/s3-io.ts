@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -50,7 +51,7 @@ export interface DownloadedObject {
  * each connection at a bounded rate. Large objects come down as ranged GETs
  * in parallel, each written at its offset.
  */
-export const DOWNLOAD: DownloadOptions = { partBytes: 8 * 1024 * 1024, concurrency: 8 };
+export const DOWNLOAD: DownloadOptions = { partBytes: 16 * 1024 * 1024, concurrency: 8 };
 
 export interface DownloadOptions {
   partBytes: number;
@@ -130,13 +131,9 @@ function totalSize(response: GetObjectCommandOutput): number {
   return match ? Number(match[1]) : (response.ContentLength ?? 0);
 }
 
+/** Streams a response body into the file at `offset` (buffered writes, not one per network chunk). */
 async function writeBody(response: GetObjectCommandOutput, file: FileHandle, offset: number): Promise<void> {
-  let position = offset;
-  for await (const chunk of response.Body as Readable) {
-    const buffer = chunk as Buffer;
-    await file.write(buffer, 0, buffer.length, position);
-    position += buffer.length;
-  }
+  await pipeline(response.Body as Readable, createWriteStream('', { fd: file.fd, start: offset, autoClose: false }));
 }
 
 /** Runs `work` on every item, at most `limit` at a time; the first failure rejects. */
