@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadConfig } from '../src/config';
 import { type Dataset, loadDatasets } from '../src/datasets';
@@ -5,6 +6,7 @@ import { COMPACTION } from '../src/gold/compaction';
 import type { GoldManifest } from '../src/gold/gold-state';
 import { handleS3Event } from '../src/handler';
 import { createRuntime, type Runtime } from '../src/runtime';
+import { writeWithDuckDB } from './support/fixtures';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 import { trip, tripsCsv } from './support/trips';
 
@@ -202,6 +204,45 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     await handleS3Event(eventOf(record), rt);
     expect((await manifest()).version).toBe(2);
     expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 2, fare: 100 } });
+  });
+
+  it('adopts the state an earlier version kept (format 1) in the first update, counting each key once', async () => {
+    // Format 1: per partition, the latest row of every key with _partition; one key index.
+    const row = (id: string, fare: number, row: number) =>
+      `select ${row}::bigint as _source_row, '${id}' as trip_id, timestamp '2026-04-01 09:00:00' as pickup_at,
+              3.5::double as distance_km, ${fare}::decimal(12, 2) as fare, 1 as passengers, 'card' as payment_type,
+              'Downtown' as pickup_zone, 'trips/v1.csv' as _source_key, 'e1' as _source_etag,
+              null::varchar as _source_version_id, timestamptz '2026-03-01 00:00:00+00' as _ingested_at,
+              '2026-04-01' as _partition`;
+    const put = async (key: string, body: Buffer) =>
+      lake.s3.client().send(new PutObjectCommand({ Bucket: BUCKETS.gold, Key: key, Body: body }));
+    await put(
+      '_state/trips/rows/pickup_date=2026-04-01/rows.parquet',
+      await writeWithDuckDB(lake.cfg, `${row('old1', 10, 1)} union all ${row('old2', 10, 2)}`, 'format parquet'),
+    );
+    await put(
+      '_state/trips/key_index.parquet',
+      await writeWithDuckDB(
+        lake.cfg,
+        "select * from (values ('old1', '2026-04-01'), ('old2', '2026-04-01')) t(trip_id, _partition)",
+        'format parquet',
+      ),
+    );
+
+    await ingest(
+      'trips/after-upgrade.csv',
+      tripsCsv([
+        trip({ trip_id: 'old2', pickup_at: '2026-04-01 10:00:00', fare: 50, passengers: 1 }),
+        trip({ trip_id: 'new1', pickup_at: '2026-04-01 11:00:00', fare: 10, passengers: 1 }),
+      ]),
+    );
+
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 3, fare: 70 } });
+    expect((await manifest()).segments.map((segment) => segment.key)).toEqual([
+      '_state/trips/segments/0-migrated.parquet',
+      '_state/trips/segments/1.parquet',
+    ]);
+    await expectNoOrphans();
   });
 
   it('refuses gold SQL that writes outside the partitions being rebuilt', async () => {

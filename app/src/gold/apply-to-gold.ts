@@ -25,6 +25,7 @@ import {
   stateKey,
 } from './gold-state';
 import { partitionText, writeGoldTables } from './gold-tables';
+import { isNewState, migrateFormat1 } from './migrate-state';
 
 /** One silver file to fold into its dataset's gold tables. */
 export interface GoldJob {
@@ -121,6 +122,7 @@ class Commit {
       `create or replace temp view silver_rows as
        select * from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
     );
+    if (isNewState(this.manifest)) await this.adoptFormat1(connection);
     await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection);
     if (run.rows === 0) return { partitions: [], keys: 0 };
@@ -164,6 +166,26 @@ class Commit {
     // Unreferenced now; a crash before this only leaves orphans behind.
     await Promise.allSettled(this.garbage.map((object) => deleteObject(s3, cfg.goldBucket, object.key)));
     return { partitions: touched, keys: run.rows, version: this.id, compacted };
+  }
+
+  /** A dataset updated by an earlier version keeps its gold: its format 1 state joins this commit. */
+  private async adoptFormat1(connection: DuckDBConnection): Promise<void> {
+    const { s3, cfg } = this.deps;
+    const migrated = await migrateFormat1(connection, s3, cfg.goldBucket, this.dataset, this.dir);
+    if (!migrated) return;
+    const key = stateKey(this.dataset.name, 'segments', '0-migrated');
+    const segment: SegmentEntry = {
+      id: 0,
+      key,
+      eTag: '',
+      rows: migrated.rows,
+      compacted: true,
+      partitions: migrated.partitions,
+    };
+    this.manifest.segments.push(segment);
+    this.uploads.push({ key, path: migrated.segmentPath, entry: segment });
+    this.manifest.index.push(await this.runEntry(connection, migrated.runPath, '0-migrated', migrated.rows));
+    this.garbage.push(...migrated.superseded);
   }
 
   /**
