@@ -2,7 +2,8 @@ import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { GOLD_COMMAND } from '@lakehouse/contract';
+import { ENV, GOLD_COMMAND } from '@lakehouse/contract';
+import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GoldQueue } from './gold-queue';
 import { PipelineFunction } from './pipeline-function';
@@ -70,6 +71,11 @@ export class IngestionConstruct extends Construct {
     storage.grantList(this.gold, 'gold');
     storage.bindName(this.gold, 'silver');
     storage.bindName(this.gold, 'gold');
+    // Gold state objects are immutable: a warm gold function keeps a quarter of its /tmp of them.
+    this.gold.addEnvironment(
+      ENV.goldCacheMb,
+      Token.asString(Fn.floor(Op.div(vars.ephemeralStorageSize.numberValue, 4))),
+    );
 
     this.goldQueue = new GoldQueue(this, 'gold-queue', { lambdaName, consumerTimeout: vars.goldTimeout.numberValue });
     this.goldQueue.bindProducer(this.ingest);

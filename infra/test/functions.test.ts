@@ -144,10 +144,11 @@ describe('IngestionConstruct', () => {
       expect(fn('gold').config.role).not.toBe(fn('ingest').config.role);
     });
 
-    it('names only the silver and gold buckets in its environment', () => {
+    it('names the silver and gold buckets in its environment, and keeps a quarter of /tmp for cached state', () => {
       expect(fn('gold').config.environment.variables).toEqual({
         [ENV.silverBucket]: bucket('silver').ref('bucket'),
         [ENV.goldBucket]: bucket('gold').ref('bucket'),
+        [ENV.goldCacheMb]: '${floor((var.ephemeral_storage_size / 4))}',
       });
       expect(logGroup('gold').config.name).toBe('/aws/lambda/${var.lambda_name}_gold');
     });
