@@ -1,10 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GOLD_STATE_PREFIX, QUARANTINE_PREFIX, REJECTS_PREFIX } from '@lakehouse/contract';
 import type { Config } from '../src/config';
 import { sqlString, withConnection } from '../src/io/duckdb';
-import { downloadToFile } from '../src/io/s3-io';
+import { downloadToFile, listKeys } from '../src/io/s3-io';
+
+export { listKeys };
+
 import { BUCKETS } from './local-lakehouse';
 
 export interface ParquetObject {
@@ -32,19 +35,6 @@ export interface LakehouseContents {
   gold: ParquetObject[];
   /** Gold's incremental state objects (not tables). */
   goldStateObjects: number;
-}
-
-export async function listKeys(client: S3Client, bucket: string, prefix?: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys.sort();
 }
 
 type DuckCfg = Pick<Config, 'workDir' | 'duckdb'>;

@@ -29,16 +29,8 @@ describe('gold state: appends, compaction, index runs, retries', () => {
   beforeEach(async () => {
     lake = await startTestLakehouse(loadDatasets());
     // No cache: every read of a state object shows as a GET.
-    rt = createRuntime(loadConfig({ ...envOf(lake), GOLD_CACHE_MB: '0' }), lake.rt.datasets);
-    reads = [];
-    rt.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Bucket?: string; Key?: string };
-        if (context.commandName === 'GetObjectCommand' && input.Bucket === BUCKETS.gold) reads.push(String(input.Key));
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordGoldReads' },
-    );
+    rt = createRuntime(loadConfig({ ...lake.env, GOLD_CACHE_MB: '0' }), lake.rt.datasets);
+    reads = recordGoldReads(rt);
   });
   afterEach(() => lake.close());
 
@@ -100,13 +92,13 @@ describe('gold state: appends, compaction, index runs, retries', () => {
   it('reads only the index runs whose key range meets the file, and only the touched partitions', async () => {
     await ingest('trips/april.csv', day('a', 3, '2026-04-01'));
     await ingest('trips/may.csv', day('m', 3, '2026-05-01'));
-    reads = [];
+    reads.length = 0;
 
     await ingest('trips/june.csv', day('z', 3, '2026-06-01'));
 
     // New keys above every run, a new partition: the manifest and nothing else.
     expect(reads).toEqual([goldManifestKey('trips')]);
-    reads = [];
+    reads.length = 0;
 
     await ingest('trips/april-again.csv', day('a', 1, '2026-04-01', 99));
 
@@ -261,16 +253,8 @@ describe('gold state: appends, compaction, index runs, retries', () => {
   });
 
   it('reads a state object from the cache once it has it', async () => {
-    const cached = createRuntime(loadConfig(envOf(lake)), lake.rt.datasets);
-    const gets: string[] = [];
-    cached.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Bucket?: string; Key?: string };
-        if (context.commandName === 'GetObjectCommand' && input.Bucket === BUCKETS.gold) gets.push(String(input.Key));
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordCachedReads' },
-    );
+    const cached = createRuntime(loadConfig(lake.env), lake.rt.datasets);
+    const gets = recordGoldReads(cached);
     await ingest('trips/a.csv', day('a', 2), cached);
     await ingest('trips/b.csv', day('b', 2), cached);
     await ingest('trips/c.csv', day('c', 2), cached);
@@ -280,11 +264,16 @@ describe('gold state: appends, compaction, index runs, retries', () => {
   });
 });
 
-function envOf(lake: TestLakehouse) {
-  return {
-    SILVER_BUCKET: lake.cfg.silverBucket,
-    GOLD_BUCKET: lake.cfg.goldBucket,
-    S3_ENDPOINT: lake.s3.endpoint,
-    WORK_DIR: lake.cfg.workDir,
-  };
+/** The keys of the gold objects `runtime` GETs from now on (observed, not changed). */
+function recordGoldReads(runtime: Runtime): string[] {
+  const reads: string[] = [];
+  runtime.s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Bucket?: string; Key?: string };
+      if (context.commandName === 'GetObjectCommand' && input.Bucket === BUCKETS.gold) reads.push(String(input.Key));
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordGoldReads' },
+  );
+  return reads;
 }

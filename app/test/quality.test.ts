@@ -125,7 +125,7 @@ describe('data quality: rejects and quarantine', () => {
     });
 
     it('quarantines an object over the size limit without downloading it', async () => {
-      const small = createRuntime(loadConfig({ ...envOf(lake), MAX_OBJECT_BYTES: '100' }), lake.rt.datasets);
+      const small = createRuntime(loadConfig({ ...lake.env, MAX_OBJECT_BYTES: '100' }), lake.rt.datasets);
       const record = await lake.upload(
         'trips/big.csv',
         tripsCsv(Array.from({ length: 20 }, (_, i) => trip({ trip_id: `b${i}` }))),
@@ -143,12 +143,3 @@ describe('data quality: rejects and quarantine', () => {
     });
   });
 });
-
-function envOf(lake: TestLakehouse) {
-  return {
-    SILVER_BUCKET: lake.cfg.silverBucket,
-    GOLD_BUCKET: lake.cfg.goldBucket,
-    S3_ENDPOINT: lake.s3.endpoint,
-    WORK_DIR: lake.cfg.workDir,
-  };
-}

@@ -1,3 +1,4 @@
+import { TRIP_COLUMNS } from '../local/trip-generator';
 import type { Dataset } from '../src/datasets';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
@@ -63,13 +64,7 @@ describe('silver SQL: one row per raw row, numbered as in the file', () => {
     );
     expect(columns.map((row) => row.column_name)).toEqual([
       '_source_row',
-      'trip_id',
-      'pickup_at',
-      'distance_km',
-      'fare',
-      'passengers',
-      'payment_type',
-      'pickup_zone',
+      ...TRIP_COLUMNS,
       '_source_key',
       '_source_etag',
       '_source_version_id',

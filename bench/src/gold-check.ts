@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { sqlString } from '@lakehouse/app/src/io/duckdb';
 import { BUCKETS, downloadFile, GOLD_TRIPS_PREFIX, listKeys } from './s3-objects';
 import { scratchDir } from './scratch';
-import { sqlString } from './sql';
 
 export interface GoldCount {
   partitions: number;

@@ -1,9 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { listKeys } from '@lakehouse/app/src/io/s3-io';
 import { localClientConfig } from '@lakehouse/local-s3';
+
+export { listKeys };
 
 /** The lakehouse's buckets and the prefixes the trips dataset writes to. */
 export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const;
@@ -19,19 +22,6 @@ export async function uploadFile(client: S3Client, bucket: string, key: string, 
     params: { Bucket: bucket, Key: key, Body: createReadStream(path) },
     partSize: 16 * 1024 * 1024,
   }).done();
-}
-
-export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys.sort();
 }
 
 export async function downloadFile(client: S3Client, bucket: string, key: string, path: string): Promise<void> {

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { GOLD_STATE_PREFIX } from '@lakehouse/contract';
 import type { Dataset } from '../datasets';
 import { sqlIdentifier, sqlString } from '../io/duckdb';
-import { downloadToFile, inParallel } from '../io/s3-io';
+import { downloadToFile, inParallel, listKeys } from '../io/s3-io';
 import type { GoldManifest, StateObject } from './gold-state';
 import { partitionText } from './gold-tables';
 
@@ -36,7 +36,7 @@ export async function migrateFormat1(
   dataset: Dataset,
   dir: string,
 ): Promise<MigratedState | undefined> {
-  const keys = await listKeys(s3, bucket, FORMAT_1_ROWS(dataset.name));
+  const keys = (await listKeys(s3, bucket, FORMAT_1_ROWS(dataset.name))).filter((key) => key.endsWith('.parquet'));
   const indexKey = FORMAT_1_INDEX(dataset.name);
   if (keys.length === 0) return undefined;
   const paths = keys.map((_, i) => join(dir, `format1-${i}.parquet`));
@@ -69,14 +69,3 @@ export async function migrateFormat1(
 
 /** Whether the manifest has never been written: the only time format 1 state can be there. */
 export const isNewState = (manifest: GoldManifest) => manifest.version === 0 && manifest.segments.length === 0;
-
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key?.endsWith('.parquet')) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}

@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -236,6 +237,18 @@ export async function downloadIfExists(s3: S3Client, bucket: string, key: string
     if (error instanceof SourceGoneError) return false;
     throw error;
   }
+}
+
+/** Every key under a prefix, sorted, across pages. */
+export async function listKeys(s3: S3Client, bucket: string, prefix?: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
 }
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string) {

@@ -19,6 +19,8 @@ export { BUCKETS };
  */
 export interface TestLakehouse {
   s3: LocalS3;
+  /** The environment the runtime's configuration was loaded from: add to it for another runtime on the same server. */
+  env: Record<string, string>;
   cfg: Config;
   rt: Runtime;
   /** Uploads to raw and returns the S3 notification for that upload. */
@@ -35,13 +37,14 @@ export const eventOf = (...records: S3EventRecord[]): S3Event => ({ Records: rec
 export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>): Promise<TestLakehouse> {
   const s3 = await startLocalS3({ buckets: Object.values(BUCKETS) });
   const workDir = await mkdtemp(join(tmpdir(), 'lakehouse-test-'));
-  const cfg = loadConfig({
+  const env = {
     SILVER_BUCKET: BUCKETS.silver,
     GOLD_BUCKET: BUCKETS.gold,
     S3_ENDPOINT: s3.endpoint,
     AWS_REGION: 'us-east-1',
     WORK_DIR: workDir,
-  });
+  };
+  const cfg = loadConfig(env);
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   const rt = createRuntime(cfg, datasets);
@@ -54,6 +57,7 @@ export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>
 
   return {
     s3,
+    env,
     cfg,
     rt,
     async upload(key, body) {

@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { sqlString } from '@lakehouse/app/src/io/duckdb';
 import { peakRssMb, replyToParent } from '../child-process';
-import { sqlString } from '../sql';
 
 export interface EngineFigures {
   ms: number;
