@@ -93,6 +93,6 @@ describe('silver SQL: one row per raw row, numbered as in the file', () => {
     const outcome = await ingest('strict_cast/a.csv', tripsCsv([trip({ trip_id: 'a', fare: 'free' })]));
 
     expect(outcome).toMatchObject({ status: 'quarantined', reason: 'schema' });
-    expect((outcome as { error: string }).error).toMatch(/strict_cast silver SQL failed on this file: .*free/);
+    expect((outcome as { error: string }).error).toMatch(/strict_cast silver SQL or rules failed on this file: .*free/);
   });
 });

@@ -134,6 +134,8 @@ class Commit {
       { bucket: cfg.goldBucket, key: segmentKey },
       PARQUET_TYPE,
     );
+    // Awaited below; until then a failure must not surface as an unhandled rejection.
+    copied.catch(() => undefined);
 
     const moved = await this.retireReplacedRows(connection, run);
     const touched = await strings(

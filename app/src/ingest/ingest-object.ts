@@ -138,7 +138,7 @@ async function stage(
   if (definition) {
     const file = await openRawFile(connection, inputPath, detected, { allVarchar: true });
     await createRawInputView(connection, file);
-    return stageDataset(connection, definition, file.columns, stagedPath);
+    return stageDataset(connection, definition, { columns: file.columns, format: detected.format }, stagedPath);
   }
   await openRawFile(connection, inputPath, detected, { allVarchar: false });
   try {

@@ -73,9 +73,10 @@ export function stageGeneric(connection: DuckDBConnection, stagedPath: string): 
 export async function stageDataset(
   connection: DuckDBConnection,
   dataset: Dataset,
-  rawColumns: readonly string[],
+  file: { columns: readonly string[]; format: string },
   stagedPath: string,
 ): Promise<number> {
+  const rawColumns = file.columns;
   const missing = dataset.requiredColumns.filter((column) => !rawColumns.includes(column));
   if (missing.length > 0) {
     throw new PoisonFileError(
@@ -102,11 +103,13 @@ export async function stageDataset(
     return await copy(connection, select, stagedPath, STAGED);
   } catch (error) {
     if (!(await fileReadsCleanly(connection))) {
-      throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(error)}`, { cause: error });
+      throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${messageOf(error)}`, { cause: error });
     }
-    throw new PoisonFileError('schema', `dataset ${dataset.name} silver SQL failed on this file: ${messageOf(error)}`, {
-      cause: error,
-    });
+    throw new PoisonFileError(
+      'schema',
+      `dataset ${dataset.name} silver SQL or rules failed on this file: ${messageOf(error)}`,
+      { cause: error },
+    );
   }
 }
 
