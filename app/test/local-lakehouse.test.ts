@@ -144,6 +144,21 @@ describe('local lakehouse', () => {
     });
   });
 
+  it('acts as a Lambda function of --memory-mb: DuckDB gets its share of the memory', async () => {
+    const sized = await startLocalLakehouse({
+      port: 0,
+      dataDir: join(home, 'sized'),
+      lambdaMemoryMb: 3008,
+      log: () => {},
+    });
+    try {
+      expect(sized.cfg.duckdb.memoryLimitMb).toBe(1504);
+      expect(lakehouse.cfg.duckdb.memoryLimitMb).toBe(2048);
+    } finally {
+      await sized.stop();
+    }
+  });
+
   describe('stopping', () => {
     it('abandons an in-flight event without partial outputs, and keeps the data for the next start', async () => {
       const before = await listKeys(client, BUCKETS.silver);
