@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -57,6 +57,8 @@ export const DOWNLOAD: DownloadOptions = { partBytes: 16 * 1024 * 1024, concurre
 export interface DownloadOptions {
   partBytes: number;
   concurrency: number;
+  /** Called as ranges complete: bytes written so far, of the object's size. */
+  onBytes?: (done: number, total: number) => void;
 }
 
 const isNotFound = (error: unknown) =>
@@ -76,7 +78,7 @@ export async function downloadToFile(
   s3: S3Client,
   ref: ObjectRef,
   path: string,
-  { partBytes, concurrency }: DownloadOptions = DOWNLOAD,
+  { partBytes, concurrency, onBytes }: DownloadOptions = DOWNLOAD,
 ): Promise<DownloadedObject> {
   const file = await open(path, 'w');
   try {
@@ -104,6 +106,8 @@ export async function downloadToFile(
     }
     const total = totalSize(first);
     await writeBody(first, file, 0);
+    let done = Math.min(total, partBytes);
+    onBytes?.(done, total);
     const eTag = (first.ETag ?? '').replace(/"/g, '');
     const versionId = first.VersionId ?? ref.versionId;
 
@@ -114,6 +118,8 @@ export async function downloadToFile(
     await inParallel(ranges, concurrency, async ([start, end]) => {
       const part = await get(`bytes=${start}-${end}`, first.ETag);
       await writeBody(part, file, start);
+      done += end - start + 1;
+      onBytes?.(done, total);
     });
     return { bytes: total, eTag, versionId, lastModified: first.LastModified };
   } catch (error) {
@@ -146,14 +152,19 @@ export async function inParallel<T>(items: readonly T[], limit: number, work: (i
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** Below this a single streamed PUT; above, a multipart upload of parallel parts. */
-const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Up to this size, one PUT of the file read into memory; above, a multipart
+ * upload of parts this size, 4 at a time. Either way every request has a body
+ * the SDK can send again, so a throttled or reset request is retried there
+ * instead of failing the whole invocation (a streamed body cannot be resent).
+ */
+const PART_BYTES = 16 * 1024 * 1024;
 
 export interface UploadedObject {
   eTag: string;
 }
 
-/** Streams a local file to S3 without holding it in memory. */
+/** Uploads a local file, holding at most 4 parts of it in memory. */
 export async function uploadFile(
   s3: S3Client,
   bucket: string,
@@ -162,15 +173,9 @@ export async function uploadFile(
   contentType: string,
 ): Promise<UploadedObject> {
   const { size } = await stat(path);
-  if (size <= SINGLE_PUT_MAX_BYTES) {
+  if (size <= PART_BYTES) {
     const response = await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: size,
-        ContentType: contentType,
-      }),
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path), ContentType: contentType }),
     );
     return { eTag: (response.ETag ?? '').replace(/"/g, '') };
   }
@@ -178,7 +183,7 @@ export async function uploadFile(
     client: s3,
     params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
     queueSize: 4,
-    partSize: 16 * 1024 * 1024,
+    partSize: PART_BYTES,
   }).done();
   return { eTag: (response.ETag ?? '').replace(/"/g, '') };
 }
