@@ -12,13 +12,16 @@ import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { decodeS3Key } from '../src/ingest/s3-event';
 import { logger } from '../src/logger';
+import type { ProgressUpdate } from '../src/progress';
 import { createRuntime, type Runtime } from '../src/runtime';
+import { progressNote, startedNote } from './progress-notes';
 import { WorkQueue } from './work-queue';
 
 export const DEFAULT_PORT = 4566;
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-/** Gitignored; kept across restarts. */
-export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.lakehouse', 's3');
+/** `pnpm dev`'s folder (gitignored, kept across restarts): objects in `s3/`, work files in `work/`. */
+export const LAKEHOUSE_HOME = join(REPO_ROOT, '.lakehouse');
+export const DEFAULT_DATA_DIR = join(LAKEHOUSE_HOME, 's3');
 export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const satisfies Record<Zone, string>;
 
 export type EventStatus = 'ingested' | 'quarantined' | 'skipped' | 'failed' | 'abandoned';
@@ -68,6 +71,13 @@ export interface LocalLakehouseOptions {
   lambdaMemoryMb?: number;
   /** Datasets to use instead of app/transforms. */
   datasets?: ReadonlyMap<string, Dataset>;
+  /**
+   * Receives human notes: each event as it starts, and where an event running
+   * longer than `progressEveryMs` is (stage, bytes or percent). Default: none.
+   */
+  notes?: (text: string) => void;
+  /** How often long events report their progress to `notes`. Default 2 s. */
+  progressEveryMs?: number;
 }
 
 export interface StopOptions {
@@ -123,6 +133,8 @@ interface EventScope {
   /** Its log line is out (abandoned events get theirs at once). */
   reported: boolean;
   settled: Promise<void>;
+  /** Where its processing is, as the handler reports it. */
+  progress?: ProgressUpdate;
 }
 
 /** Requests that change a bucket: the first one of an event commits it to finishing. */
@@ -197,10 +209,34 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
 
   const scope = new AsyncLocalStorage<EventScope>();
   let abandoning = false;
-  const rt = instrumentedRuntime(createRuntime(cfg, options.datasets), scope, () => abandoning);
+  const rt = instrumentedRuntime(
+    createRuntime(cfg, options.datasets),
+    scope,
+    () => abandoning,
+    options.notes !== undefined,
+  );
 
   const counts: Record<EventStatus, number> = { ingested: 0, quarantined: 0, skipped: 0, failed: 0, abandoned: 0 };
   const inFlight = new Set<EventScope>();
+  const notes = options.notes;
+  const progressEveryMs = options.progressEveryMs ?? 2000;
+  const note = (text: string) => {
+    try {
+      notes?.(text);
+    } catch {
+      // A broken notes sink must not stop the server.
+    }
+  };
+  const watched = (event: EventScope) => ({ ...event.base, started: event.started, progress: event.progress });
+  const ticker = notes
+    ? setInterval(() => {
+        const now = performance.now();
+        for (const event of inFlight) {
+          if (!event.reported && now - event.started >= progressEveryMs) note(progressNote(watched(event), now));
+        }
+      }, progressEveryMs)
+    : undefined;
+  ticker?.unref();
   const waiters = new Map<string, Array<(entry: EventLogEntry) => void>>();
   let stopping = false;
 
@@ -246,6 +282,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       settled: new Promise((done) => (markSettled = done)),
     };
     inFlight.add(event);
+    note(startedNote(watched(event)));
     try {
       for (;;) {
         event.attempts++;
@@ -296,6 +333,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       // at their first write, so they are reported now.
       for (const event of inFlight) if (!event.writing) reportAbandoned(event);
       await Promise.all([...inFlight].filter((event) => event.writing).map((event) => event.settled));
+      clearInterval(ticker);
       // The handler's client is not used again: release its sockets.
       rt.s3.destroy();
       await s3.close();
@@ -370,11 +408,17 @@ function entryOf(event: EventScope, outcome: IngestOutcome | undefined): EventLo
 }
 
 /**
- * The Lambda's runtime with two local additions: gold time is measured per
- * event, and once shutdown abandons events, an event that has not written
- * anything yet cannot start to (so it leaves no partial outputs).
+ * The Lambda's runtime with local additions: gold time is measured per
+ * event; once shutdown abandons events, an event that has not written
+ * anything yet cannot start to (so it leaves no partial outputs); and when
+ * someone `watch`es, the handler's progress is kept on its event.
  */
-function instrumentedRuntime(rt: Runtime, scope: AsyncLocalStorage<EventScope>, abandoning: () => boolean): Runtime {
+function instrumentedRuntime(
+  rt: Runtime,
+  scope: AsyncLocalStorage<EventScope>,
+  abandoning: () => boolean,
+  watch: boolean,
+): Runtime {
   rt.s3.middlewareStack.add(
     (next, context) => async (args) => {
       const event = scope.getStore();
@@ -388,6 +432,14 @@ function instrumentedRuntime(rt: Runtime, scope: AsyncLocalStorage<EventScope>, 
   );
   return {
     ...rt,
+    ...(watch
+      ? {
+          progress(update: ProgressUpdate) {
+            const event = scope.getStore();
+            if (event) event.progress = update;
+          },
+        }
+      : {}),
     gold: {
       async submit(job) {
         const started = performance.now();

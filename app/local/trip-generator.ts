@@ -29,6 +29,8 @@ export interface TripGeneratorOptions {
   days?: number;
   /** Prefix of trip ids, so files generated with other prefixes do not share trips. */
   idPrefix?: string;
+  /** Called as rows are written (every 64 KB or so): the rows so far. */
+  onProgress?: (rows: number) => void;
 }
 
 export interface GeneratedTrips {
@@ -116,7 +118,11 @@ function pickupSecondOfDay(random: () => number): number {
 }
 
 /** A plausible trip: fare from a base plus distance, a few passengers, mostly card. */
-export function tripRow(index: number, random: () => number, options: Required<TripGeneratorOptions>): TripValues {
+export function tripRow(
+  index: number,
+  random: () => number,
+  options: Required<Omit<TripGeneratorOptions, 'onProgress'>>,
+): TripValues {
   const day = new Date(`${options.startDate}T00:00:00Z`);
   day.setUTCDate(day.getUTCDate() + Math.floor(random() * options.days));
   const second = pickupSecondOfDay(random);
@@ -165,14 +171,15 @@ function ndjsonLine(values: TripValues): string {
  * memory stays flat whatever the size. A path ending in `.gz` is gzipped.
  */
 export async function writeTrips(out: string, options: TripGeneratorOptions): Promise<GeneratedTrips> {
-  const resolved: Required<TripGeneratorOptions> = {
+  const { onProgress, ...given } = options;
+  const resolved: Required<Omit<TripGeneratorOptions, 'onProgress'>> = {
     seed: 42,
     badRatio: 0.01,
     format: 'csv',
     startDate: '2026-01-15',
     days: 7,
     idPrefix: `t${options.seed ?? 42}-`,
-    ...options,
+    ...given,
   };
   const random = seededRandom(resolved.seed);
   const file = createWriteStream(out);
@@ -193,6 +200,7 @@ export async function writeTrips(out: string, options: TripGeneratorOptions): Pr
     if (chunk.length >= 64 * 1024) {
       if (!sink.write(chunk)) await once(sink, 'drain');
       chunk = '';
+      onProgress?.(index);
     }
   }
   sink.end(chunk);

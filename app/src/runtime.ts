@@ -8,6 +8,7 @@ import { applyToGold, type GoldJob, type GoldResult } from './gold/apply-to-gold
 import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
 import { ObjectCache } from './io/object-cache';
 import { createS3Client } from './io/s3-io';
+import type { ProgressSink } from './progress';
 
 /** What one container keeps between warm invocations. */
 export interface Runtime {
@@ -16,6 +17,8 @@ export interface Runtime {
   datasets: ReadonlyMap<string, Dataset>;
   gold: GoldQueue;
   applyGold(job: GoldJob): Promise<GoldResult | undefined>;
+  /** Where an object's processing is; set where someone watches (the local lakehouse). */
+  progress?: ProgressSink;
 }
 
 export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset> = loadDatasets()): Runtime {

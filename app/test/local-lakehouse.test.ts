@@ -144,6 +144,34 @@ describe('local lakehouse', () => {
     });
   });
 
+  it('notes each event as it starts and where a long one is, and keeps the log to one entry per event', async () => {
+    const notes: string[] = [];
+    const entries: EventLogEntry[] = [];
+    const watched = await startLocalLakehouse({
+      port: 0,
+      dataDir: join(home, 'watched'),
+      log: (entry) => entries.push(entry),
+      notes: (text) => notes.push(text),
+      progressEveryMs: 20,
+    });
+    try {
+      const processed = watched.whenProcessed('trips/watched/big.csv');
+      await new Upload({
+        client: watched.client(),
+        params: { Bucket: BUCKETS.raw, Key: 'trips/watched/big.csv', Body: createReadStream(bigCsv) },
+      }).done();
+      await processed;
+    } finally {
+      await watched.stop();
+    }
+
+    expect(notes[0]).toMatch(/^→ trips\/watched\/big\.csv \([\d.]+ MB\) started$/);
+    const progress = notes.filter((note) => note.startsWith('… trips/watched/big.csv: '));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.join('\n')).toMatch(/(downloading|staging|writing silver|uploading|gold)/);
+    expect(entries.map((entry) => [entry.key, entry.status])).toEqual([['trips/watched/big.csv', 'ingested']]);
+  });
+
   it('acts as a Lambda function of --memory-mb: DuckDB gets its share of the memory', async () => {
     const sized = await startLocalLakehouse({
       port: 0,

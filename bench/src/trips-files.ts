@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatCount } from '@lakehouse/app/local/terminal';
 import { type TripGeneratorOptions, writeTrips } from '@lakehouse/app/local/trip-generator';
+import { progressLine } from './progress';
 import { scratchDir } from './scratch';
 
 export interface TripsFile {
@@ -28,7 +30,16 @@ export class TripsFiles {
     let file = this.files.get(name);
     if (!file) {
       const path = join(this.dir, `${name}.csv`);
-      file = writeTrips(path, options).then((generated) => ({ path, ...generated }));
+      let reported = performance.now();
+      file = writeTrips(path, {
+        ...options,
+        // A 20M-row file takes about 40 s to write: say how far it is.
+        onProgress: (written) => {
+          if (performance.now() - reported < 5000) return;
+          reported = performance.now();
+          progressLine(`  ${formatCount(written)} of ${formatCount(options.rows)} trips written`);
+        },
+      }).then((generated) => ({ path, ...generated }));
       this.files.set(name, file);
     }
     return file;

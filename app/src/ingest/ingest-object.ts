@@ -8,7 +8,8 @@ import type { Dataset } from '../datasets';
 import { messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
-import { downloadToFile, putJson, uploadFile } from '../io/s3-io';
+import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
+import { type ProgressSink, withQueryProgress } from '../progress';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import { createRawInputView, openRawFile, peekCompressedText } from './read-raw';
@@ -43,6 +44,8 @@ export interface IngestDeps {
   datasets: ReadonlyMap<string, Dataset>;
   gold: GoldQueue;
   now?: () => Date;
+  /** Where the object's processing is, for whoever watches (the local lakehouse); none on AWS. */
+  progress?: ProgressSink;
 }
 
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
@@ -64,7 +67,11 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       throw new PoisonFileError('too-large', `${raw.size} bytes is over the limit of ${cfg.maxObjectBytes}`);
     }
     const inputPath = join(dir, 'input');
-    const downloaded = await downloadToFile(s3, raw, inputPath);
+    const progress = deps.progress;
+    const downloaded = await downloadToFile(s3, raw, inputPath, {
+      ...DOWNLOAD,
+      ...(progress ? { onBytes: (done, total) => progress({ stage: 'downloading', done, total, unit: 'bytes' }) } : {}),
+    });
     version = downloaded.versionId ?? downloaded.eTag;
     if (downloaded.bytes > cfg.maxObjectBytes) {
       throw new PoisonFileError('too-large', `${downloaded.bytes} bytes is over the limit of ${cfg.maxObjectBytes}`);
@@ -87,23 +94,27 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
         peekCompressedText(connection, path, compression),
       );
       await verifyCompressedFile(inputPath, detected.compression);
-      const stagedRows = await stage(connection, inputPath, detected, definition, paths.staged);
+      const stagedRows = await withQueryProgress(connection, 'staging', progress, () =>
+        stage(connection, inputPath, detected, definition, paths.staged),
+      );
       // The raw copy is no longer needed: free the temp storage before writing outputs.
       await rm(inputPath, { force: true });
       if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
-      const result = await publishStaged(connection, stagedRows, lineage, paths, {
-        hasRules: definition !== undefined,
-      });
+      const result = await withQueryProgress(connection, 'writing silver', progress, () =>
+        publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined }),
+      );
       return { detected, result };
     });
 
     const outputKey = silverKey(raw.key, version);
     const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
+    progress?.({ stage: 'uploading' });
     await Promise.all([
       uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE),
       rejectedKey ? uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE) : undefined,
     ]);
     if (definition && definition.goldTables.length > 0) {
+      progress?.({ stage: 'gold' });
       await deps.gold.submit({ dataset, silverKey: outputKey });
     }
     return {
