@@ -3,8 +3,10 @@ import type { Config } from 'jest';
 
 // The SDK warns once per process that Node 20 support ends; Lambda runs Node 22.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// One line per processed object is noise in test output; warnings and errors still show.
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// Tests that expect failures would print the handler's ERROR lines with stack
+// traces, which read as failures: the handler's logs are off in tests (set
+// POWERTOOLS_LOG_LEVEL=WARN to see them). Real runs keep them.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 // ts-jest with isolatedModules (tsconfig.base.json) transpiles file by file (fast); `pnpm typecheck` type-checks.

@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
+import { parseCommandLine } from '../local/command-line';
 import { type LakehouseContents, previewGoldTable, readContents } from '../local/lakehouse-contents';
 import {
   BUCKETS,
@@ -26,7 +27,17 @@ const SAMPLES_DIR = resolve(__dirname, '..', 'samples');
 const PREVIEW = { dataset: 'trips', table: 'daily_zone_revenue', rows: 15 };
 const PER_FILE_TIMEOUT_MS = 120_000;
 
+const USAGE = `pnpm demo
+
+Starts a local lakehouse (127.0.0.1:${DEFAULT_PORT}, or a free port if that one is taken; data in a
+temporary folder), uploads the files under app/samples/ into raw one by one, and shows what
+landed: silver with row counts, rejected rows by rule, quarantined files with their reason,
+gold, and the first rows of the gold table ${PREVIEW.dataset}.${PREVIEW.table}. Exits 0, or 1 if a file failed.
+
+  -h, --help   this help`;
+
 async function main(): Promise<number> {
+  parseCommandLine(USAGE, {});
   quietLocalLogs();
   // A fresh data folder each run: the demo is repeatable and leaves .lakehouse/ alone.
   const home = await mkdtemp(join(tmpdir(), 'lakehouse-demo-'));

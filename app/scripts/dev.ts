@@ -2,18 +2,14 @@
  * A local lakehouse that keeps running: an S3 endpoint with raw, silver and
  * gold, and the Lambda's handler run on every object created in raw.
  *
- *   pnpm dev [--port 4566] [--concurrency 4] [--data-dir .lakehouse/s3] [--memory-mb 2048]
- *
- * --memory-mb runs the handler as a Lambda function of that memory size would
- * (DuckDB gets its share); without it DuckDB gets a 2 GB limit.
- *
- * stdout carries one JSON line per event; the human notes go to stderr.
+ * stdout carries one JSON line per event; the human notes (banner, events
+ * starting, progress of long ones) go to stderr.
  */
-import { relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join, relative } from 'node:path';
+import { callerPath, exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
 import {
-  DEFAULT_DATA_DIR,
   DEFAULT_PORT,
+  LAKEHOUSE_HOME,
   PortInUseError,
   quietLocalLogs,
   REPO_ROOT,
@@ -21,34 +17,58 @@ import {
 } from '../local/local-lakehouse';
 import { bold, dim } from '../local/terminal';
 
+const USAGE = `pnpm dev [options]
+
+A local lakehouse: an S3 endpoint with the buckets raw, silver and gold; every
+object created in raw runs the Lambda handler. One JSON line per event on
+stdout; notes and progress on stderr.
+
+  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}, or LAKEHOUSE_PORT; 0 picks a free one)
+  --data-dir DIR    the lakehouse's folder: objects in DIR/s3, work files in DIR/work
+                    (default ${relative(REPO_ROOT, LAKEHOUSE_HOME)}; kept across restarts)
+  --concurrency N   events handled at once (default 4)
+  --memory-mb N     act as a Lambda function of N MB: DuckDB gets its share of the
+                    memory and as many threads as vCPUs (default: a 2 GB DuckDB limit)
+  -h, --help        this help
+
+Ctrl-C stops: in-flight events finish first; a second Ctrl-C abandons them.`;
+
 const say = (text = '') => process.stderr.write(`${text}\n`);
+/** Signals this close together come from one key press. */
+const SAME_PRESS_MS = 500;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      concurrency: { type: 'string', default: '4' },
-      'data-dir': { type: 'string' },
-      'memory-mb': { type: 'string' },
-    },
+  const values = parseCommandLine(USAGE, {
+    port: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    'data-dir': { type: 'string' },
+    'memory-mb': { type: 'string' },
   });
   const port = portFrom(values.port ?? process.env.LAKEHOUSE_PORT ?? String(DEFAULT_PORT));
-  const concurrency = Number(values.concurrency);
-  const lambdaMemoryMb = values['memory-mb'] === undefined ? undefined : memoryMbFrom(values['memory-mb']);
+  const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
+  const lambdaMemoryMb =
+    values['memory-mb'] === undefined ? undefined : wholeNumber('--memory-mb', values['memory-mb'], 128);
+  const home = values['data-dir'] ? callerPath(values['data-dir']) : LAKEHOUSE_HOME;
   quietLocalLogs();
 
   const lakehouse = await startLocalLakehouse({
     port,
     concurrency,
     lambdaMemoryMb,
-    // pnpm runs scripts from app/; a relative --data-dir means the caller's folder.
-    ...(values['data-dir'] ? { dataDir: resolve(process.env.INIT_CWD ?? process.cwd(), values['data-dir']) } : {}),
+    dataDir: join(home, 's3'),
+    workDir: join(home, 'work'),
+    notes: say,
   });
-  printBanner(lakehouse.endpoint, lakehouse.dataDir);
+  printBanner(lakehouse.endpoint, home);
 
   let signals = 0;
+  let firstSignalAt = 0;
   const shutdown = (signal: string) => {
+    // One Ctrl-C reaches this process twice: from the terminal (to the whole
+    // process group) and forwarded by pnpm. Only a later press abandons.
+    if (signals > 0 && performance.now() - firstSignalAt < SAME_PRESS_MS) return;
     signals++;
+    firstSignalAt ||= performance.now();
     if (signals > 1) {
       say(`${signal} again: abandoning in-flight events (none leaves partial outputs)`);
       void lakehouse.abandon().finally(() => process.exit(130));
@@ -76,19 +96,13 @@ async function main(): Promise<void> {
 
 function portFrom(raw: string): number {
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`not a port: ${raw}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--port takes 0 to 65535, got "${raw}"`);
   return port;
 }
 
-function memoryMbFrom(raw: string): number {
-  const memoryMb = Number(raw);
-  if (!Number.isSafeInteger(memoryMb) || memoryMb <= 0)
-    throw new Error(`--memory-mb takes a whole number of MB, got ${raw}`);
-  return memoryMb;
-}
-
-function printBanner(endpoint: string, dataDir: string): void {
-  const where = dataDir === DEFAULT_DATA_DIR ? relative(REPO_ROOT, dataDir) : dataDir;
+function printBanner(endpoint: string, home: string): void {
+  const where = home === LAKEHOUSE_HOME ? relative(REPO_ROOT, home) : home;
   say(`${bold('Local lakehouse')} on ${endpoint}  ${dim(`(buckets raw, silver, gold; data kept in ${where})`)}`);
   say('Every object created in raw runs the Lambda handler; one JSON line per event follows on stdout.\n');
   say(dim('In another shell:'));
@@ -103,6 +117,7 @@ function printBanner(endpoint: string, dataDir: string): void {
 }
 
 main().catch((error: Error) => {
+  if (error instanceof UsageError) exitWithUsageError(error);
   if (error instanceof PortInUseError) {
     say(`${error.message}: is a lakehouse already running? Use --port or LAKEHOUSE_PORT to pick another.`);
   } else {

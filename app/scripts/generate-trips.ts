@@ -1,41 +1,59 @@
 /**
- * Writes a realistic trips file of any size, deterministic for a seed.
- *
- *   pnpm --filter @lakehouse/app exec tsx scripts/generate-trips.ts --rows 1000000 --out /tmp/trips.csv.gz
- *
- * Options: --rows N (default 10000), --out PATH (default trips-<rows>.csv; .gz compresses),
- * --format csv|ndjson, --seed N, --bad-ratio 0.01, --start YYYY-MM-DD, --days N, --id-prefix P.
+ * Writes a realistic trips file of any size, deterministic for a seed:
+ * `pnpm generate-trips --rows 1000000 --out trips-1m.csv`.
  */
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { formatBytes } from '../local/terminal';
+import { callerPath, exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { formatBytes, formatCount } from '../local/terminal';
 import { type TripFormat, writeTrips } from '../local/trip-generator';
 
+const USAGE = `pnpm generate-trips [options]
+
+Writes generated trips (1 % of rows break a rule of the trips dataset) to a file.
+
+  --rows N          trips (default 10000)
+  --out PATH        the file, relative to where you run pnpm (default trips-<rows>.<format>);
+                    a name ending in .gz is gzipped
+  --format F        csv or ndjson (default csv)
+  --seed N          same seed, same file (default 42)
+  --bad-ratio R     share of rows that break a rule, 0 to 1 (default 0.01)
+  --start DATE      first pickup day, YYYY-MM-DD (default 2026-01-15)
+  --days N          days the pickups span (default 7)
+  --id-prefix P     prefix of trip ids (default t<seed>-)
+  -h, --help        this help`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rows: { type: 'string', default: '10000' },
-      out: { type: 'string' },
-      format: { type: 'string', default: 'csv' },
-      seed: { type: 'string', default: '42' },
-      'bad-ratio': { type: 'string', default: '0.01' },
-      start: { type: 'string', default: '2026-01-15' },
-      days: { type: 'string', default: '7' },
-      'id-prefix': { type: 'string' },
-    },
+  const values = parseCommandLine(USAGE, {
+    rows: { type: 'string', default: '10000' },
+    out: { type: 'string' },
+    format: { type: 'string', default: 'csv' },
+    seed: { type: 'string', default: '42' },
+    'bad-ratio': { type: 'string', default: '0.01' },
+    start: { type: 'string', default: '2026-01-15' },
+    days: { type: 'string', default: '7' },
+    'id-prefix': { type: 'string' },
   });
   const rows = wholeNumber('--rows', values.rows);
   const format = values.format as TripFormat;
-  if (format !== 'csv' && format !== 'ndjson') throw new Error(`--format must be csv or ndjson, got ${values.format}`);
+  if (format !== 'csv' && format !== 'ndjson')
+    throw new UsageError(`--format takes csv or ndjson, got "${values.format}"`);
   const badRatio = Number(values['bad-ratio']);
-  if (!(badRatio >= 0 && badRatio <= 1))
-    throw new Error(`--bad-ratio must be between 0 and 1, got ${values['bad-ratio']}`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start)) throw new Error(`--start must be YYYY-MM-DD, got ${values.start}`);
+  if (!(badRatio >= 0 && badRatio <= 1)) {
+    throw new UsageError(`--bad-ratio takes a number from 0 to 1, got "${values['bad-ratio']}"`);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start))
+    throw new UsageError(`--start takes YYYY-MM-DD, got "${values.start}"`);
 
-  // pnpm runs scripts from the package folder; a relative --out means the caller's folder.
-  const out = resolve(process.env.INIT_CWD ?? process.cwd(), values.out ?? `trips-${rows}.${format}`);
+  const out = callerPath(values.out ?? `trips-${rows}.${format}`);
   const started = performance.now();
+  let reported = started;
   const result = await writeTrips(out, {
+    onProgress: (written) => {
+      if (performance.now() - reported < 2000) return;
+      reported = performance.now();
+      process.stderr.write(
+        `  ${formatCount(written)} of ${formatCount(rows)} trips (${Math.floor((100 * written) / rows)} %)\n`,
+      );
+    },
     rows,
     format,
     badRatio,
@@ -50,13 +68,8 @@ async function main(): Promise<void> {
   );
 }
 
-function wholeNumber(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${raw}`);
-  return value;
-}
-
 main().catch((error: Error) => {
+  if (error instanceof UsageError) exitWithUsageError(error);
   console.error(error.message);
   process.exit(1);
 });

@@ -8,10 +8,12 @@
  *
  * Exits non-zero when a pipeline run does not end `ingested` or gold is not exact.
  */
+
+import { exitWithUsageError } from '@lakehouse/app/local/command-line';
 import { bold, dim } from '@lakehouse/app/local/terminal';
 import { duckdbSizingForLambda } from './lambda-duckdb';
 import { describeMachine, machineLine } from './machine';
-import { commandLine, parseBenchOptions, USAGE, UsageError } from './options';
+import { commandLine, parseBenchOptions, UsageError } from './options';
 import { consoleReport, writeResults } from './report';
 import { failuresOf } from './results';
 import { runScenarios } from './run-scenarios';
@@ -22,10 +24,6 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const argv = process.argv.slice(2);
   const options = parseBenchOptions(argv);
-  if (!options) {
-    console.log(USAGE);
-    return;
-  }
   const startedAt = new Date().toISOString();
   const sizing = duckdbSizingForLambda(options.memoryMb);
   const machine = describeMachine(options.memoryMb, sizing);
@@ -57,6 +55,7 @@ async function main(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 main().catch((error: Error) => {
-  console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : (error.stack ?? error.message));
+  if (error instanceof UsageError) exitWithUsageError(error);
+  console.error(error.stack ?? error.message);
   process.exit(1);
 });

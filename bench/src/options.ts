@@ -1,4 +1,6 @@
-import { parseArgs } from 'node:util';
+import { wholeNumber as atLeast, parseCommandLine, UsageError } from '@lakehouse/app/local/command-line';
+
+export { UsageError };
 
 export const SCENARIOS = ['comparison', 'gold-growth', 'cold-start', 'memory'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -25,18 +27,14 @@ export const USAGE = `pnpm bench [options]
   --memory-mb N       Lambda memory size DuckDB is sized for (default 2048)
   --gold-files N      gold-growth: files uploaded one after another (default 12)
   --gold-rows N       gold-growth: new trips per file (default 400000)
-  --memory-rows LIST  memory: file sizes in trips (default 5000000,20000000)`;
+  --memory-rows LIST  memory: file sizes in trips (default 5000000,20000000)
+  -h, --help          this help`;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** The command line, or undefined when help was asked for. */
-export function parseBenchOptions(argv: readonly string[]): BenchOptions | undefined {
-  const { values } = parseArgs({
-    // pnpm may pass a lone `--` ahead of the script's own arguments.
-    args: argv[0] === '--' ? argv.slice(1) : [...argv],
-    options: {
+/** The command line (`--help` prints USAGE and exits; a wrong option exits 2). */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const values = parseCommandLine(
+    USAGE,
+    {
       scenarios: { type: 'string', default: 'comparison,gold-growth,cold-start' },
       rows: { type: 'string', default: '5000000' },
       runs: { type: 'string', default: '3' },
@@ -44,10 +42,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
       'gold-files': { type: 'string', default: '12' },
       'gold-rows': { type: 'string', default: '400000' },
       'memory-rows': { type: 'string', default: '5000000,20000000' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-  });
-  if (values.help) return undefined;
+    argv,
+  );
   return {
     scenarios: list(values.scenarios).map(scenario),
     rows: wholeNumber('--rows', values.rows),
@@ -72,11 +69,7 @@ function scenario(name: string): Scenario {
   return name as Scenario;
 }
 
-function wholeNumber(option: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${option} takes a whole number, got ${raw}`);
-  return value;
-}
+const wholeNumber = (option: string, raw: string) => atLeast(option, raw, 1);
 
 /** The command as a reader would type it again. */
 export const commandLine = (argv: readonly string[]) =>

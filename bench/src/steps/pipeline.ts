@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type LakehouseProcess, startLakehouseProcess } from '../lakehouse-process';
 import { BUCKETS, GOLD_TRIPS_PREFIX, listKeys, localClient, SILVER_TRIPS_PREFIX } from '../s3-objects';
@@ -31,7 +30,7 @@ export async function withLakehouse<T>(
 ): Promise<T> {
   const home = await scratchDir('pipeline');
   try {
-    const lakehouse = await startLakehouseProcess({ dataDir: join(home, 's3'), memoryMb });
+    const lakehouse = await startLakehouseProcess({ dataDir: home, memoryMb });
     const client = localClient(lakehouse.endpoint);
     try {
       return await use(lakehouse, client);

@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { localClientConfig } from '@lakehouse/local-s3';
+import { REPO_ROOT } from '../local/local-lakehouse';
+import { trip, tripsCsv } from './support/trips';
+
+/** `pnpm <args>` as a user runs it, from `cwd`; each its own process group, like a terminal job. */
+function pnpm(args: string[], cwd = REPO_ROOT): ChildProcess & { out: () => string; err: () => string } {
+  const child = spawn('pnpm', ['--dir', REPO_ROOT, ...args], {
+    cwd,
+    detached: true,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk) => (out += chunk));
+  child.stderr?.on('data', (chunk) => (err += chunk));
+  return Object.assign(child, { out: () => out, err: () => err });
+}
+
+async function run(args: string[], cwd?: string) {
+  const child = pnpm(args, cwd);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, out: child.out(), err: child.err() };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The script's own stderr lines, without the one pnpm adds for a failed script and its `$ command` echo. */
+const ownLines = (stderr: string) =>
+  stderr.split('\n').filter((line) => line && !line.startsWith('$ ') && !line.includes('ELIFECYCLE'));
+
+describe('commands: help, wrong flags, paths, Ctrl-C', () => {
+  describe.each(['dev', 'demo', 'bench', 'generate-trips', 'sql'])('pnpm %s', (command) => {
+    it('answers --help with its usage and exit code 0', async () => {
+      const { code, out } = await run([command, '--help']);
+
+      expect(code).toBe(0);
+      expect(out).toContain(`pnpm ${command}`);
+      expect(out).toContain('--help');
+    });
+
+    it('answers a wrong flag with one line saying what is wrong, and exit code 2', async () => {
+      const { code, err } = await run([command, '--no-such-flag']);
+
+      expect(code).toBe(2);
+      expect(ownLines(err)).toEqual(["error: Unknown option '--no-such-flag'", 'Run with --help for the options.']);
+      expect(err).not.toMatch(/ERR_PARSE_ARGS|at .*\(.*:\d+:\d+\)|ERR_PNPM/);
+    });
+  });
+
+  it('pnpm sql prints numbers as numbers, and reads paths relative to the folder it was run from', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'sql-here-'));
+    try {
+      await run(['generate-trips', '--rows', '3', '--out', 'three.csv'], cwd);
+      const { code, out } = await run(
+        ['sql', "select count(*) as trips, 3.25::decimal(18, 2) as fare_total from 'three.csv'"],
+        cwd,
+      );
+
+      expect(code).toBe(0);
+      expect(out.split('\n').filter(Boolean)).toEqual(['  trips  fare_total', '      3        3.25', '(1 row)']);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('pnpm generate-trips writes --out relative to the folder it was run from', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'generate-here-'));
+    try {
+      const { code } = await run(['generate-trips', '--rows', '5', '--out', 'five.csv'], cwd);
+
+      expect(code).toBe(0);
+      expect((await readFile(join(cwd, 'five.csv'), 'utf8')).trim().split('\n')).toHaveLength(6);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('pnpm dev: notes on stderr, JSON on stdout, work files inside --data-dir, and Ctrl-C ends quietly with 0', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'dev-ctrl-c-'));
+    const dev = pnpm(['dev', '--port', '0', '--data-dir', 'lake'], home);
+    try {
+      await until(() => dev.err().includes('Ctrl-C stops'), 'the banner');
+      const endpoint = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.err())?.[1] as string;
+      const client = new S3Client(localClientConfig(endpoint));
+      await client.send(
+        new PutObjectCommand({ Bucket: 'raw', Key: 'trips/one.csv', Body: tripsCsv([trip({ trip_id: 'a' })]) }),
+      );
+      await until(() => dev.out().includes('"trips/one.csv"'), 'the event line');
+      client.destroy();
+
+      // Ctrl-C in a terminal signals the whole foreground process group: pnpm and the script.
+      process.kill(-(dev.pid as number), 'SIGINT');
+      const [code] = (await once(dev, 'exit')) as [number | null];
+
+      expect(code).toBe(0);
+      expect(dev.err()).toContain('→ trips/one.csv');
+      expect(dev.err()).toContain('stopped');
+      expect(dev.err()).not.toMatch(/ELIFECYCLE|ERR_PNPM|Command failed/);
+      const lines = dev.out().trim().split('\n');
+      expect(lines.map((line) => JSON.parse(line).status)).toEqual(['ingested']);
+      // The lakehouse keeps to the folder it was given: objects in lake/s3, work files in lake/work.
+      expect(existsSync(join(home, 'lake', 's3', 'raw'))).toBe(true);
+      expect(existsSync(join(home, 'lake', 'work'))).toBe(true);
+      expect(existsSync(join(home, 'work'))).toBe(false);
+    } finally {
+      if (dev.exitCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
