@@ -153,18 +153,21 @@ export async function inParallel<T>(items: readonly T[], limit: number, work: (i
 }
 
 /**
- * Up to this size, one PUT of the file read into memory; above, a multipart
- * upload of parts this size, 4 at a time. Either way every request has a body
- * the SDK can send again, so a throttled or reset request is retried there
- * instead of failing the whole invocation (a streamed body cannot be resent).
+ * Up to 64 MB, one PUT of the file read into memory; above, a multipart
+ * upload of 16 MB parts, 4 at a time: either way at most 64 MB in memory, and
+ * every request has a body the SDK can send again, so a throttled or reset
+ * request is retried there instead of failing the whole invocation (a
+ * streamed body cannot be resent).
  */
 const PART_BYTES = 16 * 1024 * 1024;
+const PARTS_AT_ONCE = 4;
+const SINGLE_PUT_MAX_BYTES = PART_BYTES * PARTS_AT_ONCE;
 
 export interface UploadedObject {
   eTag: string;
 }
 
-/** Uploads a local file, holding at most 4 parts of it in memory. */
+/** Uploads a local file, holding at most 64 MB of it in memory. */
 export async function uploadFile(
   s3: S3Client,
   bucket: string,
@@ -173,7 +176,7 @@ export async function uploadFile(
   contentType: string,
 ): Promise<UploadedObject> {
   const { size } = await stat(path);
-  if (size <= PART_BYTES) {
+  if (size <= SINGLE_PUT_MAX_BYTES) {
     const response = await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path), ContentType: contentType }),
     );
@@ -182,7 +185,7 @@ export async function uploadFile(
   const response = await new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
-    queueSize: 4,
+    queueSize: PARTS_AT_ONCE,
     partSize: PART_BYTES,
   }).done();
   return { eTag: (response.ETag ?? '').replace(/"/g, '') };
