@@ -8,19 +8,10 @@
  */
 import { join } from 'node:path';
 import { peakRssMb, replyToParent } from '../child-process';
+import type { EngineFigures } from './engine';
 
-export type PeerFigures =
-  | {
-      available: true;
-      version: string;
-      ms: number;
-      csvToParquetMs: number;
-      aggregateMs: number;
-      rows: number;
-      goldRows: number;
-      peakRssMb: number;
-    }
-  | { available: false; reason: string };
+/** The same figures as DuckDB alone's, when polars loads. */
+export type PeerFigures = ({ available: true; version: string } & EngineFigures) | { available: false; reason: string };
 
 type Polars = typeof import('nodejs-polars');
 
