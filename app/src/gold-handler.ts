@@ -4,14 +4,18 @@ import { logger } from './logger';
 import { type Runtime, runtime } from './runtime';
 
 /**
- * The gold function, fed by the SQS FIFO queue. Messages of a group arrive in
- * order; when one fails, it and every later one are reported as failures so
- * that the group's order holds on retry.
+ * The gold function, fed by the SQS FIFO queue. Messages of a group (a
+ * dataset) arrive in order; when one fails, it and every later message of the
+ * same group are reported as failures, so that the group's order holds on
+ * retry. Other groups in the batch go on: one dataset's failure never fails
+ * another's messages.
  */
 export async function handleGoldMessages(event: SQSEvent, rt: Runtime): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const failedGroups = new Set<string>();
   for (const record of event.Records) {
-    if (failures.length > 0) {
+    const group = record.attributes.MessageGroupId ?? '';
+    if (failedGroups.has(group)) {
       failures.push({ itemIdentifier: record.messageId });
       continue;
     }
@@ -24,6 +28,7 @@ export async function handleGoldMessages(event: SQSEvent, rt: Runtime): Promise<
       // Retried; after the queue's maxReceiveCount it moves to the dead-letter queue.
       logger.error('gold update failed', { messageId: record.messageId, body: record.body, error: error as Error });
       failures.push({ itemIdentifier: record.messageId });
+      failedGroups.add(group);
     }
   }
   return { batchItemFailures: failures };

@@ -79,4 +79,15 @@ describe('gold function: SQS FIFO messages -> gold', () => {
       { itemIdentifier: '3' },
     ]);
   });
+
+  it("reports only the later messages of the failed message's own group; other datasets go on", async () => {
+    const broken = message('1', { dataset: 'trips', silverKey: 'trips/x.parquet' });
+    broken.body = '{not json';
+    const otherDataset = message('2', { dataset: 'weather', silverKey: 'weather/stations.parquet' });
+    const event: SQSEvent = { Records: [broken, otherDataset, message('3', jobs[0] as GoldJob)] };
+
+    const response = await handleGoldMessages(event, lake.rt);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: '3' }]);
+  });
 });
