@@ -13,8 +13,12 @@ export interface GoldQueueProps {
 
 /** Receives before a message moves to the dead-letter queue. */
 export const GOLD_MAX_RECEIVE_COUNT = 5;
-/** Messages of one group (dataset) per gold invocation; failures are reported per item. */
-export const GOLD_BATCH_SIZE = 10;
+/**
+ * One message per gold invocation: a gold update of a big file may take most
+ * of the timeout, and a timeout then fails (and counts a receive on) only
+ * that message, never a batch of jobs waiting behind it.
+ */
+export const GOLD_BATCH_SIZE = 1;
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
 /**
@@ -61,7 +65,8 @@ export class GoldQueue extends Construct {
   bindConsumer(fn: PipelineFunction): LambdaEventSourceMapping {
     fn.grant({
       sid: 'ConsumeGoldJobs',
-      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+      // What Lambda's SQS poller calls (AWSLambdaSQSQueueExecutionRole), nothing more.
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
       resources: [this.queue.arn],
     });
     return new LambdaEventSourceMapping(this, 'consumer', {

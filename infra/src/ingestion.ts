@@ -69,6 +69,8 @@ export class IngestionConstruct extends Construct {
     storage.grantRead(this.gold, 'gold');
     storage.grantWrite(this.gold, 'gold', { delete: true });
     storage.grantList(this.gold, 'gold');
+    // A silver file gone by the time its job runs answers 404 (skipped), not 403 (retried 5 times).
+    storage.grantList(this.gold, 'silver');
     storage.bindName(this.gold, 'silver');
     storage.bindName(this.gold, 'gold');
     // Gold state objects are immutable: a warm gold function keeps a quarter of its /tmp of them.

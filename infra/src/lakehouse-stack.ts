@@ -53,6 +53,7 @@ export class LakehouseStack extends TerraformStack {
       accountId: identity.accountId,
       bucketPrefix: this.vars.bucketPrefix.stringValue,
       forceDestroy: this.vars.forceDestroy.booleanValue,
+      rawNoncurrentVersionDays: this.vars.rawNoncurrentVersionDays.numberValue,
     });
     this.image = new ImageConstruct(this, 'image', { contextDir: props.imageContextDir, vars: this.vars });
     this.ingestion = new IngestionConstruct(this, 'ingestion', {

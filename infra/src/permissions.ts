@@ -25,6 +25,8 @@ export interface ExecutionRoleProps {
 export class ExecutionRole extends Construct {
   readonly role: IamRole;
   readonly policy: IamRolePolicy;
+  /** Network-interface actions, only when the function runs in a VPC (count 0 otherwise). */
+  readonly vpcPolicy: IamRolePolicy;
   private readonly statements: PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, props: ExecutionRoleProps) {
@@ -43,7 +45,7 @@ export class ExecutionRole extends Construct {
       policy: Lazy.stringValue({ produce: () => policyDocument(this.statements) }),
     });
     // ENI management cannot be scoped to resources (ec2:Describe* needs "*"), so it exists only in a VPC.
-    new IamRolePolicy(this, 'vpc-access', {
+    this.vpcPolicy = new IamRolePolicy(this, 'vpc-access', {
       count: Token.asNumber(Fn.conditional(props.inVpc, 1, 0)),
       name: `${props.policyName}_vpc`,
       role: this.role.id,

@@ -55,8 +55,9 @@ export class PipelineFunction extends Construct {
       ephemeralStorage: { size: vars.ephemeralStorageSize.numberValue },
       environment: { variables: Token.asStringMap(Lazy.anyValue({ produce: () => ({ ...this.environment }) })) },
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
-      // The log group exists (with its retention) before the first invocation, and so do the grants.
-      dependsOn: [this.logGroup, this.role.policy],
+      // The log group exists (with its retention) before the first invocation, and so do the grants
+      // (in a VPC, Lambda checks it may create network interfaces when the function is created).
+      dependsOn: [this.logGroup, this.role.policy, this.role.vpcPolicy],
     });
     // A VPC only when subnets are given; an absent block keeps the function out of any VPC.
     this.function.addOverride('dynamic.vpc_config', {

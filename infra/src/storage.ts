@@ -14,7 +14,12 @@ export interface StorageProps {
   accountId: string;
   bucketPrefix: string;
   forceDestroy: boolean | IResolvable;
+  /** Days raw keeps a version after it is overwritten or deleted. */
+  rawNoncurrentVersionDays: number;
 }
+
+/** Zones whose buckets keep versions: raw, so raw data is never lost and events name exact versions. */
+const VERSIONED: ReadonlySet<Zone> = new Set<Zone>(['raw']);
 
 /** The handler's environment variable naming each output bucket (raw comes from the event). */
 const BUCKET_ENV: Partial<Record<Zone, typeof ENV.silverBucket | typeof ENV.goldBucket>> = {
@@ -80,6 +85,12 @@ export class StorageConstruct extends Construct {
       // S3 rejects concurrent changes to one bucket's configuration; the policy goes after the block.
       dependsOn: [publicAccess],
     });
+    const versioning = VERSIONED.has(zone)
+      ? new S3BucketVersioningA(this, `${zone}-versioning`, {
+          bucket: bucket.id,
+          versioningConfiguration: { status: 'Enabled' },
+        })
+      : undefined;
     new S3BucketLifecycleConfiguration(this, `${zone}-lifecycle`, {
       bucket: bucket.id,
       rule: [
@@ -89,14 +100,21 @@ export class StorageConstruct extends Construct {
           filter: [{}],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
+        // Old versions are for restoring and replaying a while, not for ever.
+        ...(versioning
+          ? [
+              {
+                id: 'expire-noncurrent-versions',
+                status: 'Enabled',
+                filter: [{}],
+                noncurrentVersionExpiration: [{ noncurrentDays: props.rawNoncurrentVersionDays }],
+              },
+            ]
+          : []),
       ],
+      // Lifecycle rules on noncurrent versions need versioning in place first.
+      ...(versioning ? { dependsOn: [versioning] } : {}),
     });
-    if (zone === 'raw') {
-      new S3BucketVersioningA(this, `${zone}-versioning`, {
-        bucket: bucket.id,
-        versioningConfiguration: { status: 'Enabled' },
-      });
-    }
     return bucket;
   }
 
@@ -104,11 +122,11 @@ export class StorageConstruct extends Construct {
     return this.buckets[zone];
   }
 
-  /** Read objects (the versions named by S3 events too). */
+  /** Read objects; in a versioned bucket, also the versions S3 events name. */
   grantRead(fn: PipelineFunction, zone: Zone): void {
     fn.grant({
       sid: `Read${capitalized(zone)}Objects`,
-      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      actions: ['s3:GetObject', ...(VERSIONED.has(zone) ? ['s3:GetObjectVersion'] : [])],
       resources: [`${this.buckets[zone].arn}/*`],
     });
   }
@@ -117,19 +135,15 @@ export class StorageConstruct extends Construct {
   grantWrite(fn: PipelineFunction, zone: Zone, options: { delete?: boolean } = {}): void {
     fn.grant({
       sid: `Write${capitalized(zone)}Objects`,
-      actions: [
-        's3:PutObject',
-        's3:AbortMultipartUpload',
-        's3:ListMultipartUploadParts',
-        ...(options.delete ? ['s3:DeleteObject'] : []),
-      ],
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', ...(options.delete ? ['s3:DeleteObject'] : [])],
       resources: [`${this.buckets[zone].arn}/*`],
     });
   }
 
   /**
    * List the bucket. Also what makes a GET of a missing key answer 404
-   * (NoSuchKey) instead of 403, which the gold step relies on for state files.
+   * (NoSuchKey) instead of 403: the gold step relies on it for its state
+   * files and to tell a silver file that is gone from one it may not read.
    */
   grantList(fn: PipelineFunction, zone: Zone): void {
     fn.grant({

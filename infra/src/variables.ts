@@ -20,6 +20,7 @@ export class StackVariables extends Construct {
   readonly goldTimeout: TerraformVariable;
   readonly logRetentionDays: TerraformVariable;
   readonly forceDestroy: TerraformVariable;
+  readonly rawNoncurrentVersionDays: TerraformVariable;
   readonly ecrKeepImages: TerraformVariable;
   readonly subnetIds: TerraformVariable;
   readonly securityGroupIds: TerraformVariable;
@@ -77,11 +78,13 @@ export class StackVariables extends Construct {
     this.memorySize = variable('memory_size', {
       type: 'number',
       default: 2048,
-      description: 'Memory of each function in MB (128-10240); vCPUs scale with it, about 1 per 1769 MB.',
+      description:
+        'Memory of each function in MB (1024-10240); DuckDB gets half of it, and vCPUs scale with it, about 1 per 1769 MB.',
       validation: [
         {
-          condition: tf('var.memory_size >= 128 && var.memory_size <= 10240'),
-          errorMessage: 'memory_size must be between 128 and 10240 MB.',
+          // Below 1 GB, DuckDB's half is too small for its read and Parquet-write buffers.
+          condition: tf('var.memory_size >= 1024 && var.memory_size <= 10240'),
+          errorMessage: 'memory_size must be between 1024 and 10240 MB (DuckDB gets half of it).',
         },
       ],
     });
@@ -133,6 +136,18 @@ export class StackVariables extends Construct {
       default: false,
       description:
         'Let `cdktf destroy` delete the buckets and the ECR repository even when they still hold objects or images. Keep false in production.',
+    });
+    this.rawNoncurrentVersionDays = variable('raw_noncurrent_version_days', {
+      type: 'number',
+      default: 90,
+      description:
+        'Days raw keeps a version after it is overwritten or deleted (to restore or replay it); then S3 expires it.',
+      validation: [
+        {
+          condition: tf('var.raw_noncurrent_version_days >= 1'),
+          errorMessage: 'raw_noncurrent_version_days must be at least 1.',
+        },
+      ],
     });
     this.ecrKeepImages = variable('ecr_keep_images', {
       type: 'number',

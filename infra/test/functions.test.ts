@@ -66,6 +66,14 @@ describe('IngestionConstruct', () => {
       );
     });
 
+    it.each(['ingest', 'gold'] as const)(
+      '%s: is created after its network-interface policy (Lambda checks it when a function joins a VPC)',
+      (name) => {
+        const vpcPolicy = single(s.json, 'aws_iam_role_policy', `ingestion_${name}_execution_vpc-access`);
+        expect(fn(name).config.depends_on).toContain(vpcPolicy.address);
+      },
+    );
+
     it('joins a VPC only when subnet_ids is set', () => {
       expect(fn('ingest').config.vpc_config).toBeUndefined();
       expect(fn('ingest').config.dynamic.vpc_config).toEqual({
@@ -157,7 +165,8 @@ describe('IngestionConstruct', () => {
       expect(s.synth).toHaveResourceWithProperties(LambdaEventSourceMapping, {
         event_source_arn: goldQueue().ref('arn'),
         function_name: fn('gold').ref('arn'),
-        batch_size: 10,
+        // One job per invocation: a timeout strands no job behind it.
+        batch_size: 1,
         function_response_types: ['ReportBatchItemFailures'],
         depends_on: [policy('gold').address],
       });

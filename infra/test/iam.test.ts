@@ -71,7 +71,7 @@ describe('execution roles (least privilege)', () => {
   it('ingest: reads raw objects (by version), writes silver objects, nothing on gold, lists nothing', () => {
     expect(grants(statements('ingest'), 's3')).toEqual({
       [objects('raw')]: ['s3:GetObject', 's3:GetObjectVersion'],
-      [objects('silver')]: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'],
+      [objects('silver')]: ['s3:AbortMultipartUpload', 's3:PutObject'],
     });
   });
 
@@ -82,29 +82,19 @@ describe('execution roles (least privilege)', () => {
     });
   });
 
-  it('gold: reads silver objects, reads/writes/deletes gold objects, lists the gold bucket only', () => {
+  it('gold: reads silver objects, reads/writes/deletes gold objects, lists both buckets; no version reads (unversioned)', () => {
     expect(grants(statements('gold'), 's3')).toEqual({
-      [objects('silver')]: ['s3:GetObject', 's3:GetObjectVersion'],
-      [objects('gold')]: [
-        's3:AbortMultipartUpload',
-        's3:DeleteObject',
-        's3:GetObject',
-        's3:GetObjectVersion',
-        's3:ListMultipartUploadParts',
-        's3:PutObject',
-      ],
+      [objects('silver')]: ['s3:GetObject'],
+      [objects('gold')]: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      // Listing is what makes a missing key answer 404 (not found) rather than 403.
+      [arn('silver')]: ['s3:ListBucket'],
       [arn('gold')]: ['s3:ListBucket'],
     });
   });
 
   it('gold: consumes the gold queue only', () => {
     expect(grants(statements('gold'), 'sqs')).toEqual({
-      [queueArn('ingestion_gold-queue_jobs')]: [
-        'sqs:ChangeMessageVisibility',
-        'sqs:DeleteMessage',
-        'sqs:GetQueueAttributes',
-        'sqs:ReceiveMessage',
-      ],
+      [queueArn('ingestion_gold-queue_jobs')]: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
     });
   });
 

@@ -75,15 +75,27 @@ describe('StorageConstruct', () => {
 
     it('aborts incomplete multipart uploads', () => {
       const [lifecycle] = targeting('aws_s3_bucket_lifecycle_configuration', zone);
-      expect(lifecycle?.rule).toEqual([
-        {
-          id: 'abort-incomplete-multipart-uploads',
-          status: 'Enabled',
-          filter: [{}],
-          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
-        },
-      ]);
+      expect(lifecycle?.rule[0]).toEqual({
+        id: 'abort-incomplete-multipart-uploads',
+        status: 'Enabled',
+        filter: [{}],
+        abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+      });
     });
+  });
+
+  it('expires the versions raw no longer serves after raw_noncurrent_version_days, once versioning is on', () => {
+    const [raw] = targeting('aws_s3_bucket_lifecycle_configuration', 'raw');
+    expect(raw?.rule[1]).toEqual({
+      id: 'expire-noncurrent-versions',
+      status: 'Enabled',
+      filter: [{}],
+      noncurrent_version_expiration: [{ noncurrent_days: '${var.raw_noncurrent_version_days}' }],
+    });
+    expect(raw?.depends_on).toEqual([single(s.json, 'aws_s3_bucket_versioning', 'storage_raw-').address]);
+    for (const zone of ['silver', 'gold'] as const) {
+      expect(targeting('aws_s3_bucket_lifecycle_configuration', zone)[0]?.rule).toHaveLength(1);
+    }
   });
 
   it('versions raw, so raw data is never lost, and only raw', () => {

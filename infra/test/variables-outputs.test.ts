@@ -29,6 +29,7 @@ describe('variables and outputs', () => {
     ['log_retention_days', 'number', 14],
     ['force_destroy', 'bool', false],
     ['ecr_keep_images', 'number', 10],
+    ['raw_noncurrent_version_days', 'number', 90],
     ['subnet_ids', 'list(string)', []],
     ['security_group_ids', 'list(string)', []],
   ])('declares %s (%s, default %j)', (name, type, defaultValue) => {
@@ -45,7 +46,9 @@ describe('variables and outputs', () => {
   it('validates the values Lambda would reject', () => {
     const conditions = (name: string) => (variables[name].validation as Json[]).map((v) => v.condition);
     expect(conditions('architecture')).toEqual(['${contains(["x86_64", "arm64"], var.architecture)}']);
-    expect(conditions('memory_size')).toEqual(['${var.memory_size >= 128 && var.memory_size <= 10240}']);
+    // DuckDB gets half the memory: below 1 GB it has too little for its buffers.
+    expect(conditions('memory_size')).toEqual(['${var.memory_size >= 1024 && var.memory_size <= 10240}']);
+    expect(conditions('raw_noncurrent_version_days')).toEqual(['${var.raw_noncurrent_version_days >= 1}']);
     expect(conditions('timeout')).toEqual(['${var.timeout >= 1 && var.timeout <= 900}']);
     expect(conditions('ephemeral_storage_size')).toEqual([
       '${var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240}',
