@@ -21,7 +21,8 @@ export interface ImageProps {
  * The ECR repository and the function image, built and pushed by the Docker
  * provider at deploy time. The tag is the content hash of the build context
  * (computed at synth) plus the architecture: any input change gives a new
- * immutable tag, and an unchanged context plans no build at all.
+ * tag, and an unchanged context plans no build at all. The functions run the
+ * pushed digest, never a tag.
  */
 export class ImageConstruct extends Construct {
   readonly repository: EcrRepository;
@@ -36,7 +37,11 @@ export class ImageConstruct extends Construct {
 
     this.repository = new EcrRepository(this, 'repository', {
       name: REPOSITORY_NAME,
-      imageTagMutability: 'IMMUTABLE',
+      // Tags may be pushed again, so every deploy converges: redeploying an earlier commit, flipping the
+      // architecture back, or re-applying after an apply cut short after its push all push a tag that
+      // exists (IMMUTABLE would fail them with ImageTagAlreadyExistsException). What runs stays immutable:
+      // the functions are pinned by digest.
+      imageTagMutability: 'MUTABLE',
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: [{ encryptionType: 'AES256' }],
       forceDelete: vars.forceDestroy.booleanValue,
