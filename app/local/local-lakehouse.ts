@@ -11,6 +11,7 @@ import type { Dataset } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { decodeS3Key } from '../src/ingest/s3-event';
+import { removeLeftovers } from '../src/io/work-dir';
 import { logger } from '../src/logger';
 import type { ProgressUpdate } from '../src/progress';
 import { createRuntime, type Runtime } from '../src/runtime';
@@ -187,6 +188,8 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
   const retryDelays = options.retryDelaysMs ?? [1000, 2000];
   await mkdir(dataDir, { recursive: true });
   await mkdir(workDir, { recursive: true });
+  // A lakehouse killed mid-file left its work folders behind (nothing else uses this work dir).
+  removeLeftovers(workDir);
 
   const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), port, directory: dataDir }).catch((error) => {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -8,6 +8,7 @@ import { applyToGold, type GoldJob, type GoldResult } from './gold/apply-to-gold
 import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
 import { ObjectCache } from './io/object-cache';
 import { createS3Client } from './io/s3-io';
+import { removeLeftovers } from './io/work-dir';
 import type { ProgressSink } from './progress';
 
 /** What one container keeps between warm invocations. */
@@ -38,8 +39,15 @@ export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset
 }
 
 let current: Runtime | undefined;
-/** The container's runtime, created on first invocation from the environment. */
+/**
+ * The container's runtime, created on first invocation from the environment,
+ * after clearing what an earlier container's timed-out invocation left in /tmp.
+ */
 export function runtime(): Runtime {
-  current ??= createRuntime(config());
+  if (!current) {
+    const cfg = config();
+    removeLeftovers(cfg.workDir);
+    current = createRuntime(cfg);
+  }
   return current;
 }

@@ -9,6 +9,7 @@ import { messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
+import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
@@ -66,6 +67,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     if (raw.size !== undefined && raw.size > cfg.maxObjectBytes) {
       throw new PoisonFileError('too-large', `${raw.size} bytes is over the limit of ${cfg.maxObjectBytes}`);
     }
+    if (raw.size !== undefined) await checkTempSpace(raw.size, cfg.workDir);
     const inputPath = join(dir, 'input');
     const progress = deps.progress;
     const downloaded = await downloadToFile(s3, raw, inputPath, {
@@ -127,11 +129,52 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     };
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
+    if (isOutOfSpace(error)) {
+      const free = await freeBytes(cfg.workDir).catch(() => 0);
+      const poison = new PoisonFileError(
+        'too-large',
+        `ran out of temp storage processing ${mb(raw.size ?? 0)} MB (${mb(free)} MB free in WORK_DIR before cleanup): ` +
+          `raise the function's ephemeral_storage_size or split the file (${messageOf(error)})`,
+        { cause: error },
+      );
+      return quarantine(raw, dataset, version, poison, deps, now);
+    }
     if (!(error instanceof PoisonFileError)) throw error;
     return quarantine(raw, dataset, version, error, deps, now);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Temp storage a file needs: its download, then the staged file and the
+ * outputs, about its size again (more for a compressed file, whose staged
+ * rows are decompressed; running out then is caught as it happens).
+ */
+const TEMP_SPACE_FACTOR = 2;
+
+const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
+
+/**
+ * A file that cannot fit in the function's temp storage is quarantined at
+ * once, saying what to raise, instead of failing mid-way and being retried
+ * (the same file never fits on retry).
+ */
+async function checkTempSpace(size: number, workDir: string): Promise<void> {
+  const free = await freeBytes(workDir);
+  const needed = size * TEMP_SPACE_FACTOR;
+  if (needed <= free) return;
+  throw new PoisonFileError(
+    'too-large',
+    `the object is ${mb(size)} MB and needs about ${mb(needed)} MB of temp storage (the download, then the staged ` +
+      `rows and the outputs); WORK_DIR has ${mb(free)} MB free: raise the function's ephemeral_storage_size ` +
+      `(up to 10240 MB) or split the file`,
+  );
+}
+
+/** The disk is full: Node's ENOSPC, or DuckDB's message for it. */
+function isOutOfSpace(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test(messageOf(error));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { copyFile, link, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -46,6 +46,7 @@ export class ObjectCache {
     const id = idOf(ref);
     const cached = this.touch(id);
     if (cached) return cached.path;
+    mkdirSync(this.dir, { recursive: true });
     const temp = join(this.dir, `download-${process.pid}-${this.sequence++}`);
     try {
       const downloaded = await downloadToFile(s3, ref, temp);
@@ -63,6 +64,7 @@ export class ObjectCache {
     const id = idOf(ref);
     const cached = this.touch(id);
     if (cached) return cached.path;
+    mkdirSync(this.dir, { recursive: true });
     const temp = join(this.dir, `put-${process.pid}-${this.sequence++}`);
     // A hard link costs nothing; another file system needs a copy.
     await link(path, temp).catch(() => copyFile(path, temp));
@@ -79,6 +81,12 @@ export class ObjectCache {
   private touch(id: string): Entry | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
+    if (!existsSync(entry.path)) {
+      // Removed under us (a restarted lakehouse clearing leftovers): fetch it again.
+      this.entries.delete(id);
+      this.bytes -= entry.bytes;
+      return undefined;
+    }
     // Map order is insertion order: re-inserting makes it the most recently used.
     this.entries.delete(id);
     this.entries.set(id, entry);

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -80,7 +80,8 @@ export async function downloadToFile(
   path: string,
   { partBytes, concurrency, onBytes }: DownloadOptions = DOWNLOAD,
 ): Promise<DownloadedObject> {
-  const file = await open(path, 'w');
+  // Created (or emptied) once; each range then writes through its own descriptor at its offset.
+  await writeFile(path, '');
   try {
     const get = (range?: string, ifMatch?: string) =>
       s3.send(
@@ -105,7 +106,7 @@ export async function downloadToFile(
       }
     }
     const total = totalSize(first);
-    await writeBody(first, file, 0);
+    await writeBody(first, path, 0);
     let done = Math.min(total, partBytes);
     onBytes?.(done, total);
     const eTag = (first.ETag ?? '').replace(/"/g, '');
@@ -117,7 +118,7 @@ export async function downloadToFile(
     }
     await inParallel(ranges, concurrency, async ([start, end]) => {
       const part = await get(`bytes=${start}-${end}`, first.ETag);
-      await writeBody(part, file, start);
+      await writeBody(part, path, start);
       done += end - start + 1;
       onBytes?.(done, total);
     });
@@ -127,8 +128,6 @@ export async function downloadToFile(
       throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
     }
     throw error;
-  } finally {
-    await file.close();
   }
 }
 
@@ -139,8 +138,8 @@ function totalSize(response: GetObjectCommandOutput): number {
 }
 
 /** Streams a response body into the file at `offset` (buffered writes, not one per network chunk). */
-async function writeBody(response: GetObjectCommandOutput, file: FileHandle, offset: number): Promise<void> {
-  await pipeline(response.Body as Readable, createWriteStream('', { fd: file.fd, start: offset, autoClose: false }));
+async function writeBody(response: GetObjectCommandOutput, path: string, offset: number): Promise<void> {
+  await pipeline(response.Body as Readable, createWriteStream(path, { flags: 'r+', start: offset }));
 }
 
 /** Runs `work` on every item, at most `limit` at a time; the first failure rejects. */

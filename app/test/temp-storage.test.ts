@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTrips } from '../local/trip-generator';
+import { loadConfig } from '../src/config';
+import { loadDatasets } from '../src/datasets';
+import { handleS3Event } from '../src/handler';
+import { freeBytes, removeLeftovers } from '../src/io/work-dir';
+import { createRuntime, type Runtime } from '../src/runtime';
+import { eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
+
+const MB = 1024 * 1024;
+
+describe('temp storage', () => {
+  describe('on a small disk (a real 48 MB tmpfs as WORK_DIR)', () => {
+    let lake: TestLakehouse;
+    let rt: Runtime;
+    let small: string;
+
+    beforeAll(async () => {
+      lake = await startTestLakehouse(loadDatasets());
+      small = await mkdtemp(join(tmpdir(), 'small-disk-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', small]);
+      rt = createRuntime(loadConfig({ ...lake.env, WORK_DIR: small }), lake.rt.datasets);
+    });
+    afterAll(async () => {
+      execFileSync('umount', [small]);
+      await rm(small, { recursive: true, force: true });
+      await lake.close();
+    });
+
+    /** What invocations left in the work dir (DuckDB's own folder aside). */
+    const leftovers = () => readdirSync(small).filter((entry) => entry !== 'duckdb');
+
+    it('quarantines a file that cannot fit, saying what to raise, without downloading it', async () => {
+      const path = join(lake.cfg.workDir, 'big.csv');
+      const { bytes } = await writeTrips(path, { rows: 500_000 });
+      expect(bytes).toBeGreaterThan(24 * MB);
+      const record = await lake.upload('trips/too-big.csv', readFileSync(path));
+
+      const [outcome] = await handleS3Event(eventOf(record), rt);
+
+      expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large' });
+      expect((outcome as { error: string }).error).toMatch(
+        /the object is \d+ MB and needs about \d+ MB of temp storage .* WORK_DIR has \d+ MB free: raise the function's ephemeral_storage_size/,
+      );
+      expect(leftovers()).toEqual([]);
+    });
+
+    it('quarantines a file when the disk fills up while it is processed, and leaves nothing behind', async () => {
+      const record = await lake.upload(
+        'trips/fills-the-disk.csv',
+        'trip_id,pickup_at,distance_km,fare,passengers,payment_type,pickup_zone\n' +
+          't1,2026-01-15 08:30:00,3.5,12.5,1,card,Downtown\n'.repeat(20_000),
+      );
+      // The disk fills (another file's worth of ballast) just as the download starts: a real ENOSPC.
+      const ballast = join(small, 'ballast');
+      rt.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand') {
+            writeFileSync(ballast, Buffer.alloc(Math.max(0, (await freeBytes(small)) - 64 * 1024)));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'fillTheDisk' },
+      );
+
+      try {
+        const [outcome] = await handleS3Event(eventOf(record), rt);
+
+        expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large' });
+        expect((outcome as { error: string }).error).toMatch(
+          /ran out of temp storage .* raise the function's ephemeral_storage_size/,
+        );
+      } finally {
+        rt.s3.middlewareStack.remove('fillTheDisk');
+        await rm(ballast, { force: true });
+      }
+      expect(leftovers()).toEqual([]);
+    });
+  });
+
+  it("clears what earlier invocations left behind, and only that, at a container's start", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'leftovers-'));
+    try {
+      for (const dir of ['ingest-a1', 'gold-b2', 'gold-cache-c3', 'duckdb/spill', 'duckdb/home', 'keep-me']) {
+        mkdirSync(join(work, dir), { recursive: true });
+      }
+      writeFileSync(join(work, 'duckdb', 'spill', 'duckdb_temp_block-1.block'), 'x');
+      writeFileSync(join(work, 'notes.txt'), 'x');
+
+      removeLeftovers(work);
+
+      expect(readdirSync(work).sort()).toEqual(['duckdb', 'keep-me', 'notes.txt']);
+      expect(readdirSync(join(work, 'duckdb')).sort()).toEqual(['home', 'spill']);
+      expect(readdirSync(join(work, 'duckdb', 'spill'))).toEqual([]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
