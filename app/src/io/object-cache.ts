@@ -42,33 +42,37 @@ export class ObjectCache {
    * A local path holding the object, downloaded unless cached; pinned until
    * `release`. Callers read it and never write to it.
    */
-  async acquire(s3: S3Client, ref: CachedObjectRef): Promise<string> {
-    const id = idOf(ref);
-    const cached = this.touch(id);
-    if (cached) return cached.path;
-    mkdirSync(this.dir, { recursive: true });
-    const temp = join(this.dir, `download-${process.pid}-${this.sequence++}`);
-    try {
+  acquire(s3: S3Client, ref: CachedObjectRef): Promise<string> {
+    return this.fill(ref, async (temp) => {
       const downloaded = await downloadToFile(s3, ref, temp);
       if (downloaded.eTag !== ref.eTag) {
         throw new Error(`s3://${ref.bucket}/${ref.key} changed: ETag ${downloaded.eTag}, expected ${ref.eTag}`);
       }
-      return await this.adopt(id, temp, downloaded.bytes);
-    } finally {
-      await rm(temp, { force: true });
-    }
+      return downloaded.bytes;
+    });
   }
 
   /** Adds a local file as the content of `ref` (it was just uploaded from it), pinned. */
-  async put(ref: CachedObjectRef, path: string): Promise<string> {
+  put(ref: CachedObjectRef, path: string): Promise<string> {
+    return this.fill(ref, async (temp) => {
+      // A hard link costs nothing; another file system needs a copy.
+      await link(path, temp).catch(() => copyFile(path, temp));
+      return (await stat(temp)).size;
+    });
+  }
+
+  /** The cached copy of `ref`, or a new one that `write` puts at a temporary path (returning its size). */
+  private async fill(ref: CachedObjectRef, write: (temp: string) => Promise<number>): Promise<string> {
     const id = idOf(ref);
     const cached = this.touch(id);
     if (cached) return cached.path;
     mkdirSync(this.dir, { recursive: true });
-    const temp = join(this.dir, `put-${process.pid}-${this.sequence++}`);
-    // A hard link costs nothing; another file system needs a copy.
-    await link(path, temp).catch(() => copyFile(path, temp));
-    return this.adopt(id, temp, (await stat(temp)).size);
+    const temp = join(this.dir, `incoming-${process.pid}-${this.sequence++}`);
+    try {
+      return await this.adopt(id, temp, await write(temp));
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 
   release(paths: Iterable<string>): void {
