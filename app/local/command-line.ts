@@ -8,7 +8,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** What a command's `--help` prints, and the exit code of a wrong command line. */
+/** The exit code of a wrong command line. */
 export const USAGE_EXIT_CODE = 2;
 
 /**

@@ -6,7 +6,7 @@ import { goldPartitionKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
-import { sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
+import { copyRows, sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
 import type { ObjectCache } from '../io/object-cache';
 import { copyObject, deleteObject, downloadToFile, inParallel, uploadFile } from '../io/s3-io';
 import { indexRunsToMerge, shouldCompact } from './compaction';
@@ -24,7 +24,7 @@ import {
   segmentsOf,
   stateKey,
 } from './gold-state';
-import { partitionText, writeGoldTables } from './gold-tables';
+import { partitionText, rowsByPartition, writeGoldTables } from './gold-tables';
 import { isNewState, migrateFormat1 } from './migrate-state';
 
 /** One silver file to fold into its dataset's gold tables. */
@@ -43,7 +43,6 @@ export interface GoldResult {
   compacted?: boolean;
 }
 
-const PARQUET = '(format parquet, compression zstd)';
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
 /** Uploads and deletes at once. */
 const PARALLEL_TRANSFERS = 8;
@@ -150,7 +149,7 @@ class Commit {
       eTag: (await copied).eTag,
       rows: await count(connection, `select 1 from read_parquet(${sqlString(silverPath)})`),
       compacted: false,
-      partitions: await this.rowsByPartition(connection, run.path),
+      partitions: await rowsByPartition(connection, run.path, '_partition'),
     };
     this.pin(await this.deps.cache.put({ bucket: cfg.goldBucket, key: segment.key, eTag: segment.eTag }, silverPath));
     this.manifest.segments.push(segment);
@@ -217,7 +216,7 @@ class Commit {
   private async writeIndexRun(connection: DuckDBConnection): Promise<{ path: string; rows: number; entry: IndexRun }> {
     const path = join(this.dir, 'run.parquet');
     const repeats = await count(connection, 'select 1 from retired');
-    const rows = await copyCount(
+    const rows = await copyRows(
       connection,
       `select cast(${this.k} as varchar) as key, ${this.partitionOf} as _partition,
               ${this.id}::bigint as _segment, _source_row
@@ -271,7 +270,7 @@ class Commit {
 
   private async writeDeletes(connection: DuckDBConnection): Promise<DeletesEntry | undefined> {
     const path = join(this.dir, 'deletes.parquet');
-    const rows = await copyCount(connection, 'select _segment, _source_row, _partition from retired', path);
+    const rows = await copyRows(connection, 'select _segment, _source_row, _partition from retired', path);
     if (rows === 0) return undefined;
     const key = stateKey(this.dataset.name, 'deletes', String(this.id));
     const entry: DeletesEntry = {
@@ -283,13 +282,6 @@ class Commit {
     };
     this.uploads.push({ key, path, entry });
     return entry;
-  }
-
-  private async rowsByPartition(connection: DuckDBConnection, path: string): Promise<Record<string, number>> {
-    const reader = await connection.runAndReadAll(
-      `select _partition, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
-    );
-    return Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row._partition), Number(row.n)]));
   }
 
   /**
@@ -385,18 +377,15 @@ class Commit {
   private async compact(connection: DuckDBConnection, partitions: ReadonlySet<string>): Promise<void> {
     const path = join(this.dir, 'compacted.parquet');
     // live_rows holds the rebuilt partitions only; the emptied ones have no rows in it.
-    const rows = await copyCount(connection, 'select * from live_rows', path);
+    const rows = await copyRows(connection, 'select * from live_rows', path);
     const key = stateKey(this.dataset.name, 'segments', `${this.id}-compacted`);
-    const reader = await connection.runAndReadAll(
-      `select ${this.partitionOf} as p, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
-    );
     const segment: SegmentEntry = {
       id: this.id,
       key,
       eTag: '',
       rows,
       compacted: true,
-      partitions: Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.p), Number(row.n)])),
+      partitions: await rowsByPartition(connection, path, this.partitionOf),
     };
     this.discard(dropPartitions(this.manifest, partitions));
     this.manifest.segments.push(segment);
@@ -409,7 +398,7 @@ class Commit {
     if (runs.length === 0) return;
     const paths = await this.fetch(runs);
     const path = join(this.dir, 'merged-run.parquet');
-    const rows = await copyCount(
+    const rows = await copyRows(
       connection,
       `select key, arg_max(_partition, _segment) as _partition, max(_segment) as _segment,
               arg_max(_source_row, _segment) as _source_row
@@ -456,11 +445,6 @@ class Commit {
 }
 
 const inList = (values: Iterable<string>) => `(${[...values].map(sqlString).join(', ')})`;
-
-async function copyCount(connection: DuckDBConnection, select: string, path: string): Promise<number> {
-  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${PARQUET}`);
-  return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
-}
 
 async function count(connection: DuckDBConnection, select: string): Promise<number> {
   const reader = await connection.runAndReadAll(`select count(*)::bigint as n from (${select})`);

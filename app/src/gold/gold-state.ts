@@ -37,7 +37,10 @@ export interface StateObject {
 
 export interface SegmentEntry extends StateObject {
   id: number;
-  /** Copied from silver: its rows have no _segment column, they all belong to `id`. */
+  /**
+   * True when its rows carry their own `_segment` (compaction, an upgrade);
+   * false for a copy of a silver file, whose rows all belong to commit `id`.
+   */
   compacted: boolean;
   /** Rows per partition value; a partition compacted elsewhere is removed. */
   partitions: Record<string, number>;

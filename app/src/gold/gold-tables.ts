@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NULL_PARTITION } from '@lakehouse/contract';
 import type { Dataset, GoldTable } from '../datasets';
-import { sqlIdentifier, sqlString } from '../io/duckdb';
+import { copyRows, sqlIdentifier, sqlString } from '../io/duckdb';
 
 const PARQUET = 'format parquet, compression zstd';
 const PARTITION_INDEX = '_partition_index';
@@ -11,6 +11,18 @@ const PARTITION_INDEX = '_partition_index';
 /** The partition of a silver row, as text (the value in its gold key). */
 export function partitionText(expression: string): string {
   return `coalesce(cast((${expression}) as varchar), ${sqlString(NULL_PARTITION)})`;
+}
+
+/** Rows of a local Parquet file per partition, the partition being `partitionSql` over its columns. */
+export async function rowsByPartition(
+  connection: DuckDBConnection,
+  path: string,
+  partitionSql: string,
+): Promise<Record<string, number>> {
+  const reader = await connection.runAndReadAll(
+    `select ${partitionSql} as p, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
+  );
+  return Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.p), Number(row.n)]));
 }
 
 /** One gold table's output for the rebuilt partitions: a local file per partition that has rows. */
@@ -42,7 +54,7 @@ export async function writeGoldTables(
     if (!described.getRowObjectsJS().some((row) => row.column_name === column)) {
       throw new Error(`gold table ${dataset.name}.${table.name} must output the partition column ${column}`);
     }
-    const value = `coalesce(cast(${sqlIdentifier(column)} as varchar), ${sqlString(NULL_PARTITION)})`;
+    const value = partitionText(sqlIdentifier(column));
     await connection.run(
       `copy (select *, list_position(${list}, ${value}) - 1 as ${PARTITION_INDEX} from (${table.sql}))
        to ${sqlString(out)} (${PARQUET}, partition_by (${PARTITION_INDEX}))`,
@@ -78,8 +90,6 @@ async function filesByPartition(
 /** DuckDB may split a large partition into several files; a gold partition is one object. */
 async function asOneFile(connection: DuckDBConnection, parts: string[], path: string): Promise<string> {
   if (parts.length === 1) return parts[0] as string;
-  await connection.run(
-    `copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(path)} (${PARQUET})`,
-  );
+  await copyRows(connection, `select * from read_parquet([${parts.map(sqlString).join(', ')}])`, path);
   return path;
 }

@@ -3,10 +3,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { GOLD_STATE_PREFIX } from '@lakehouse/contract';
 import type { Dataset } from '../datasets';
-import { sqlIdentifier, sqlString } from '../io/duckdb';
+import { copyRows, sqlIdentifier, sqlString } from '../io/duckdb';
 import { downloadToFile, inParallel, listKeys } from '../io/s3-io';
 import type { GoldManifest, StateObject } from './gold-state';
-import { partitionText } from './gold-tables';
+import { partitionText, rowsByPartition } from './gold-tables';
 
 /** What format 1 kept per partition: the latest row of every key, with `_partition`. */
 const FORMAT_1_ROWS = (dataset: string) => `${GOLD_STATE_PREFIX}/${dataset}/rows/`;
@@ -50,19 +50,18 @@ export async function migrateFormat1(
   const runPath = join(dir, 'format1-run.parquet');
   const partitionOf = partitionText((dataset.partition as NonNullable<Dataset['partition']>).expression);
   const k = sqlIdentifier(dataset.key as string);
-  await connection.run(
-    `copy (select * exclude (_partition), -row_number() over () as _segment from ${files})
-     to ${sqlString(segmentPath)} (format parquet, compression zstd)`,
+  await copyRows(
+    connection,
+    `select * exclude (_partition), -row_number() over () as _segment from ${files}`,
+    segmentPath,
   );
-  await connection.run(
-    `copy (select cast(${k} as varchar) as key, ${partitionOf} as _partition, _segment, _source_row
-           from read_parquet(${sqlString(segmentPath)}))
-     to ${sqlString(runPath)} (format parquet, compression zstd)`,
+  await copyRows(
+    connection,
+    `select cast(${k} as varchar) as key, ${partitionOf} as _partition, _segment, _source_row
+     from read_parquet(${sqlString(segmentPath)})`,
+    runPath,
   );
-  const counted = await connection.runAndReadAll(
-    `select ${partitionOf} as p, count(*)::bigint as n from read_parquet(${sqlString(segmentPath)}) group by 1`,
-  );
-  const partitions = Object.fromEntries(counted.getRowObjectsJS().map((row) => [String(row.p), Number(row.n)]));
+  const partitions = await rowsByPartition(connection, segmentPath, partitionOf);
   const superseded = [...keys, indexKey].map((key) => ({ key, eTag: '', rows: 0 }));
   return { segmentPath, runPath, partitions, rows: Object.values(partitions).reduce((a, b) => a + b, 0), superseded };
 }

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../datasets';
 import { messageOf, PoisonFileError } from '../errors';
-import { sqlString } from '../io/duckdb';
+import { copyRows, sqlString } from '../io/duckdb';
 import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, SOURCE_COLUMN } from './read-raw';
 
 /**
@@ -54,15 +54,9 @@ function lineageColumns(lineage: Lineage): string {
   ].join(', ');
 }
 
-/** Runs a COPY; DuckDB answers how many rows it wrote. */
-async function copy(connection: DuckDBConnection, select: string, path: string, options: string): Promise<number> {
-  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${options}`);
-  return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
-}
-
 /** No dataset folder: the file's own columns and types. Returns the rows staged. */
 export function stageGeneric(connection: DuckDBConnection, stagedPath: string): Promise<number> {
-  return copy(connection, 'select * from raw_named', stagedPath, STAGED);
+  return copyRows(connection, 'select * from raw_named', stagedPath, STAGED);
 }
 
 /**
@@ -100,7 +94,7 @@ export async function stageDataset(
            case when not ${PASSED} then ${SOURCE_COLUMN} end as ${RAW_VALUES}
     from (select *, ${passed} as ${PASSED} from (${dataset.silverSql}) as silver)`;
   try {
-    return await copy(connection, select, stagedPath, STAGED);
+    return await copyRows(connection, select, stagedPath, STAGED);
   } catch (error) {
     if (!(await fileReadsCleanly(connection))) {
       throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${messageOf(error)}`, { cause: error });
@@ -169,7 +163,7 @@ export async function publishStaged(
   const staged = `read_parquet(${sqlString(paths.staged)}, file_row_number = true)`;
   const rowNumber = `file_row_number + 1 as ${ROW_COLUMN}`;
   const extras = hasRules ? `, ${PASSED}, ${FAILED_RULES}, ${RAW_VALUES}` : '';
-  const silverRows = await copy(
+  const silverRows = await copyRows(
     connection,
     `select ${rowNumber}, * exclude (file_row_number${extras}), ${lineageColumns(lineage)}
      from ${staged} ${hasRules ? `where ${PASSED}` : ''}`,
@@ -178,7 +172,7 @@ export async function publishStaged(
   );
   const rejectedRows = stagedRows - silverRows;
   if (rejectedRows > 0) {
-    await copy(
+    await copyRows(
       connection,
       `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber}, unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
        from ${staged} where not ${PASSED}`,

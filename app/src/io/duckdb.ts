@@ -47,6 +47,17 @@ export async function withConnection<T>(
   }
 }
 
+/** Writes the rows of `select` to a file with COPY `options`; DuckDB answers how many rows it wrote. */
+export async function copyRows(
+  connection: DuckDBConnection,
+  select: string,
+  path: string,
+  options = '(format parquet, compression zstd)',
+): Promise<number> {
+  const reader = await connection.runAndReadAll(`copy (${select}) to ${sqlString(path)} ${options}`);
+  return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+}
+
 /** A SQL string literal (for file paths, which table functions take as constants). */
 export function sqlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
