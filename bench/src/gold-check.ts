@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlString } from '@lakehouse/app/src/io/duckdb';
-import { BUCKETS, downloadFile, GOLD_TRIPS_PREFIX, listKeys } from './s3-objects';
+import { downloadToFile } from '@lakehouse/app/src/io/s3-io';
+import { BUCKETS, GOLD_TRIPS_PREFIX, listKeys } from './s3-objects';
 import { scratchDir } from './scratch';
 
 export interface GoldCount {
@@ -18,7 +19,8 @@ export async function countGoldTrips(client: S3Client): Promise<GoldCount> {
   const dir = await scratchDir('gold');
   try {
     const paths = keys.map((_, index) => join(dir, `${index}.parquet`));
-    for (const [index, key] of keys.entries()) await downloadFile(client, BUCKETS.gold, key, paths[index] as string);
+    for (const [index, key] of keys.entries())
+      await downloadToFile(client, { bucket: BUCKETS.gold, key }, paths[index] as string);
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     try {
       const connection = await instance.connect();

@@ -1,15 +1,13 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { BUCKETS } from '@lakehouse/app/local/local-lakehouse';
 import { listKeys } from '@lakehouse/app/src/io/s3-io';
 import { localClientConfig } from '@lakehouse/local-s3';
 
-export { listKeys };
+export { BUCKETS, listKeys };
 
-/** The lakehouse's buckets and the prefixes the trips dataset writes to. */
-export const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' } as const;
+/** The prefixes the trips dataset writes to. */
 export const SILVER_TRIPS_PREFIX = 'trips/';
 export const GOLD_TRIPS_PREFIX = 'trips/daily_zone_revenue/';
 
@@ -22,9 +20,4 @@ export async function uploadFile(client: S3Client, bucket: string, key: string, 
     params: { Bucket: bucket, Key: key, Body: createReadStream(path) },
     partSize: 16 * 1024 * 1024,
   }).done();
-}
-
-export async function downloadFile(client: S3Client, bucket: string, key: string, path: string): Promise<void> {
-  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  await pipeline(response.Body as Readable, createWriteStream(path));
 }
