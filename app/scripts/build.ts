@@ -1,12 +1,14 @@
 /**
  * Bundles the Lambda entry module (src/lambda.ts) into dist/index.js for the
  * container image, copies the transforms (SQL and dataset contracts) beside it
- * and writes dist/package.json naming the native dependencies at the versions
- * the workspace lockfile resolved; the Dockerfile installs those inside Linux.
+ * and copies image/package.json and image/package-lock.json: the native
+ * dependencies, which the Dockerfile installs inside Linux with `npm ci`. The
+ * build fails when that lockfile pins other versions than the workspace
+ * resolved (`pnpm --filter @lakehouse/app lock-image` brings it in line).
  *
  *   pnpm --filter @lakehouse/app build [outDir]
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { BUNDLE_MODULE } from '@lakehouse/contract';
@@ -14,6 +16,9 @@ import { buildSync } from 'esbuild';
 
 export const APP_DIR = resolve(__dirname, '..');
 export const DEFAULT_OUT_DIR = join(APP_DIR, 'dist');
+/** The image's own npm project: what `npm ci` installs in the Dockerfile, from its lockfile. */
+export const IMAGE_DEPENDENCIES_DIR = join(APP_DIR, 'image');
+const IMAGE_MANIFESTS = ['package.json', 'package-lock.json'];
 
 /** DuckDB ships a native addon per platform: it cannot be bundled, the image installs it for Linux. */
 export const NATIVE_PACKAGES = ['@duckdb/node-api'];
@@ -26,7 +31,7 @@ export interface BundleResult {
 }
 
 /** The version of a package as installed for the app (what pnpm-lock.yaml resolved). */
-function installedVersion(name: string): string {
+export function installedVersion(name: string): string {
   const requireFromApp = createRequire(join(APP_DIR, 'package.json'));
   const manifest = JSON.parse(readFileSync(requireFromApp.resolve(`${name}/package.json`), 'utf8')) as {
     version: string;
@@ -56,12 +61,33 @@ export function buildBundle(outDir: string = DEFAULT_OUT_DIR): BundleResult {
   const transforms = join(APP_DIR, 'transforms');
   if (existsSync(transforms)) cpSync(transforms, join(outDir, 'transforms'), { recursive: true });
 
-  const nativeDependencies = Object.fromEntries(NATIVE_PACKAGES.map((name) => [name, installedVersion(name)]));
-  writeFileSync(
-    join(outDir, 'package.json'),
-    `${JSON.stringify({ private: true, dependencies: nativeDependencies }, null, 2)}\n`,
-  );
+  const nativeDependencies = checkImageLock();
+  for (const file of IMAGE_MANIFESTS) copyFileSync(join(IMAGE_DEPENDENCIES_DIR, file), join(outDir, file));
   return { outDir, entry, nativeDependencies };
+}
+
+interface PackageLock {
+  packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
+}
+
+/**
+ * The native dependencies image/package-lock.json pins, checked against what the workspace resolved:
+ * the image must run the DuckDB the tests ran.
+ */
+export function checkImageLock(dir: string = IMAGE_DEPENDENCIES_DIR): Record<string, string> {
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as PackageLock;
+  const declared = lock.packages['']?.dependencies ?? {};
+  const drift = NATIVE_PACKAGES.flatMap((name) => {
+    const locked = lock.packages[`node_modules/${name}`]?.version;
+    const wanted = installedVersion(name);
+    return locked === wanted && declared[name] === wanted ? [] : [`${name}: lockfile ${locked}, workspace ${wanted}`];
+  });
+  if (drift.length > 0) {
+    throw new Error(
+      `app/image/package-lock.json is out of date (${drift.join('; ')}): run pnpm --filter @lakehouse/app lock-image`,
+    );
+  }
+  return Object.fromEntries(NATIVE_PACKAGES.map((name) => [name, declared[name] as string]));
 }
 
 if (require.main === module) {

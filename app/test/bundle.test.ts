@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,14 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ENV, GOLD_COMMAND, INGEST_COMMAND } from '@lakehouse/contract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import type { S3EventRecord } from 'aws-lambda';
-import { APP_DIR, type BundleResult, buildBundle } from '../scripts/build';
+import {
+  APP_DIR,
+  type BundleResult,
+  buildBundle,
+  checkImageLock,
+  IMAGE_DEPENDENCIES_DIR,
+  installedVersion,
+} from '../scripts/build';
 
 const run = promisify(execFile);
 
@@ -67,6 +74,34 @@ async function invokeBundle(
   return JSON.parse(stdout.slice(marker + '@@RESULT@@'.length));
 }
 
+describe('the image lockfile (app/image), installed by npm ci in the Dockerfile', () => {
+  const lock = JSON.parse(readFileSync(join(IMAGE_DEPENDENCIES_DIR, 'package-lock.json'), 'utf8'));
+
+  it('pins DuckDB at the version the workspace resolved, so the image runs what the tests ran', () => {
+    expect(checkImageLock()).toEqual({ '@duckdb/node-api': installedVersion('@duckdb/node-api') });
+  });
+
+  it.each(['linux-x64', 'linux-arm64'])('holds the %s bindings with an integrity hash', (platform) => {
+    const entry = lock.packages[`node_modules/@duckdb/node-bindings-${platform}`];
+    expect(entry.version).toBe(installedVersion('@duckdb/node-api'));
+    expect(entry.integrity).toMatch(/^sha512-/);
+  });
+
+  it('fails the build, saying what to run, when the lockfile pins another version', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'image-lock-'));
+    try {
+      const stale = structuredClone(lock);
+      stale.packages['node_modules/@duckdb/node-api'].version = '1.0.0';
+      writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(stale));
+      expect(() => checkImageLock(dir)).toThrow(
+        /lockfile 1\.0\.0, workspace .*pnpm --filter @lakehouse\/app lock-image/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the production bundle, loaded as the Lambda runtime loads it', () => {
   const buckets = { raw: 'bundle-raw', silver: 'bundle-silver', gold: 'bundle-gold' };
   // Under app/ so that the externals (@duckdb/node-api) resolve from app/node_modules, as from /var/task/node_modules.
@@ -101,6 +136,7 @@ describe('the production bundle, loaded as the Lambda runtime loads it', () => {
     const appManifest = JSON.parse(readFileSync(join(APP_DIR, 'package.json'), 'utf8'));
     const imageManifest = JSON.parse(readFileSync(join(taskRoot, 'package.json'), 'utf8'));
     expect(imageManifest.dependencies).toEqual({ '@duckdb/node-api': appManifest.dependencies['@duckdb/node-api'] });
+    expect(bundle.nativeDependencies).toEqual(imageManifest.dependencies);
     // DuckDB stays external (installed in the image for Linux); everything else is bundled.
     const requires = new Set(
       [...readFileSync(bundle.entry, 'utf8').matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]),

@@ -15,6 +15,7 @@ function fixtureContext(): string {
   copyFileSync(join(APP_DIR, '.dockerignore'), join(dir, '.dockerignore'));
   write('dist/index.js', 'exports.handler = async () => {};\n');
   write('dist/package.json', '{"dependencies":{"@duckdb/node-api":"1.5.6-r.1"}}\n');
+  write('dist/package-lock.json', '{"lockfileVersion":3,"packages":{}}\n');
   write('dist/transforms/trips/silver.sql', 'select 1 as one\n');
   write('src/handler.ts', 'export const handler = 1;\n');
   write('node_modules/x/index.js', 'module.exports = 1;\n');
@@ -44,7 +45,8 @@ describe('hashBuildContext', () => {
   it.each([
     ['the bundled sources', 'dist/index.js'],
     ['the SQL', 'dist/transforms/trips/silver.sql'],
-    ['the native dependency versions (from the lockfile)', 'dist/package.json'],
+    ['the native dependencies', 'dist/package.json'],
+    ['the native dependencies lockfile', 'dist/package-lock.json'],
     ['the Dockerfile', 'Dockerfile'],
     ['the .dockerignore', '.dockerignore'],
   ])('changes when %s change', (_what, file) => {
@@ -84,6 +86,7 @@ describe('hashBuildContext', () => {
       '.dockerignore',
       'Dockerfile',
       'dist/index.js',
+      'dist/package-lock.json',
       'dist/package.json',
       'dist/transforms/trips/silver.sql',
     ]);

@@ -27,14 +27,23 @@ describe('app/Dockerfile', () => {
   const stages = steps.filter((s) => s.keyword === 'FROM');
   const finalStage = steps.slice(steps.lastIndexOf(stages[stages.length - 1] as Instruction));
 
-  it('is multi-stage, every stage on the Lambda Node.js 22 base image', () => {
+  it('is multi-stage, every stage on the Lambda Node.js 22 base image pinned by digest', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.args).toMatch(/^public\.ecr\.aws\/lambda\/nodejs:22(\s+AS\s+\S+)?$/i);
+    const baseImage = steps.find((s) => s.keyword === 'ARG' && s.args.startsWith('BASE_IMAGE='));
+    expect(steps.indexOf(baseImage as Instruction)).toBeLessThan(steps.indexOf(stages[0] as Instruction));
+    // A digest, not a tag: the tag moves with every AWS patch release, the digest names one image index.
+    expect(baseImage?.args).toMatch(/^BASE_IMAGE=public\.ecr\.aws\/lambda\/nodejs:22@sha256:[0-9a-f]{64}$/);
+    for (const stage of stages) expect(stage.args).toMatch(/^\$\{BASE_IMAGE\}(\s+AS\s+\S+)?$/i);
   });
 
-  it('installs the production native dependencies inside Linux, in a build stage', () => {
+  it('installs the production native dependencies inside Linux from the lockfile, in a build stage', () => {
     const buildSteps = steps.slice(0, steps.indexOf(stages[stages.length - 1] as Instruction));
-    expect(buildSteps.some((s) => s.keyword === 'RUN' && /npm (install|ci)\b.*--omit=dev/.test(s.args))).toBe(true);
+    expect(buildSteps).toContainEqual({ keyword: 'COPY', args: 'dist/package.json dist/package-lock.json ./' });
+    const install = buildSteps.filter((s) => s.keyword === 'RUN' && /\bnpm\b/.test(s.args));
+    expect(install).toHaveLength(1);
+    // `npm ci` installs exactly the lockfile (and fails if package.json disagrees); `npm install` would resolve anew.
+    expect(install[0]?.args).toMatch(/^npm ci --omit=dev\b/);
+    expect(dockerfile).not.toMatch(/--no-package-lock|npm install/);
     expect(finalStage.some((s) => s.keyword === 'COPY' && /--from=\S+ .*node_modules/.test(s.args))).toBe(true);
     // The host's node_modules (other platform's bindings) never reaches the image.
     expect(finalStage.some((s) => s.keyword === 'RUN' && /npm|pnpm/.test(s.args))).toBe(false);
@@ -62,7 +71,7 @@ describe('app/Dockerfile', () => {
     expect(finalStage).toContainEqual({ keyword: 'ENV', args: 'HOME=/tmp' });
   });
 
-  it('uses no BuildKit-only syntax: the classic builder (single-manifest push) must build it', () => {
+  it('uses no BuildKit-only syntax: the Engine API may build it with the classic builder', () => {
     expect(dockerfile).not.toMatch(/--mount=|--chmod=|--link\b|<<\s*\w+|^# syntax=/m);
   });
 });
