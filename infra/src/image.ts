@@ -85,10 +85,13 @@ export class ImageConstruct extends Construct {
         context: props.contextDir,
         dockerfile: 'Dockerfile',
         platform: vars.dockerPlatform,
-        // No `builder`: the provider then uses the classic builder (version "1"), which adds no
-        // provenance attestation, so the push is a single image manifest, not an index Lambda rejects.
-        version: '1',
-        label: { 'org.opencontainers.image.revision': this.contentHash },
+        // kreuzwerker/docker 3.6.x: with no `builder` the provider builds through the Engine API
+        // (BuildKit when the engine's API is >= 1.39, else the classic builder), whatever `version`
+        // says, so we set none. That path adds no provenance attestation: one platform is built and
+        // pushed as a single image manifest, which Lambda requires (it rejects an image index). A
+        // buildx `builder` could attach attestations, so we set none. That path reads `labels`;
+        // `label` is read only by the buildx path.
+        labels: { 'org.opencontainers.image.revision': this.contentHash },
       },
       triggers: { content_hash: this.contentHash },
       keepLocally: false,

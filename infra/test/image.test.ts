@@ -45,9 +45,20 @@ describe('ImageConstruct', () => {
       expect(image().config.platform).toBe(platform);
     });
 
-    it('uses the classic builder, which adds no attestation index (Lambda needs a single manifest)', () => {
-      expect(image().config.build.version).toBe('1');
+    it('builds through the Engine API, not buildx, so the push is one manifest (Lambda rejects an index)', () => {
+      // No buildx `builder` (it could attach provenance attestations); no `version`, which the
+      // provider overrides on the Engine API path (BuildKit from API 1.39 on).
       expect(image().config.build.builder).toBeUndefined();
+      expect(image().config.build.version).toBeUndefined();
+    });
+
+    it('pins kreuzwerker/docker at 3.6.x, the provider whose build paths the two tests above rely on', () => {
+      expect(s.json.terraform.required_providers.docker).toEqual({ source: 'kreuzwerker/docker', version: '3.6.2' });
+    });
+
+    it('labels the image with its revision through `labels`, the attribute the Engine API path reads', () => {
+      expect(image().config.build.labels).toEqual({ 'org.opencontainers.image.revision': hashBuildContext(APP_DIR) });
+      expect(image().config.build.label).toBeUndefined();
     });
 
     it('is tagged <content hash of the build context>-<architecture> in the repository', () => {
