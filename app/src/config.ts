@@ -1,5 +1,5 @@
 import { availableParallelism, tmpdir } from 'node:os';
-import { ENV } from '@lakehouse/contract';
+import { DEFAULT_SERVICE_NAME, ENV } from '@lakehouse/contract';
 
 /** Everything the handler reads from its environment, parsed once. */
 export interface Config {
@@ -84,6 +84,15 @@ export function loadConfig(env: Env = process.env): Config {
       threads: availableParallelism(),
     },
   };
+}
+
+/**
+ * The `service` of log lines and metrics: on AWS the function's name (set by the stack), so alarms
+ * and the dashboard of one stack never count another's. Read apart from loadConfig: the logger needs
+ * it at import, before the buckets are known.
+ */
+export function serviceName(env: Env = process.env): string {
+  return optional(env, ENV.serviceName) ?? DEFAULT_SERVICE_NAME;
 }
 
 let cached: Config | undefined;

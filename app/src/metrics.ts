@@ -1,35 +1,30 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC, METRICS_NAMESPACE } from '@lakehouse/contract';
+import { serviceName } from './config';
 import type { IngestOutcome } from './ingest/ingest-object';
-
-const NAMESPACE = 'Lakehouse';
-const SERVICE = 'lakehouse-ingestion';
 
 /** CloudWatch metrics as embedded-metric-format log lines: no API call, no extra latency. */
 function metricsLine(dimensions: Record<string, string> = {}): Metrics {
-  return new Metrics({ namespace: NAMESPACE, serviceName: SERVICE, defaultDimensions: dimensions });
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName(), defaultDimensions: dimensions });
 }
 
 export function recordTransientFailure(): void {
   const line = metricsLine();
-  line.addMetric('TransientFailures', MetricUnit.Count, 1);
+  line.addMetric(METRIC.transientFailures, MetricUnit.Count, 1);
   line.publishStoredMetrics();
 }
 
 /** Counts and duration of one processed object, in one line with its dataset as dimension. */
 export function recordOutcome(outcome: IngestOutcome, ms: number): void {
   if (outcome.status === 'skipped') return;
-  const line = new Metrics({
-    namespace: NAMESPACE,
-    serviceName: SERVICE,
-    defaultDimensions: { dataset: outcome.dataset },
-  });
+  const line = metricsLine({ dataset: outcome.dataset });
   if (outcome.status === 'quarantined') {
-    line.addMetric('FilesQuarantined', MetricUnit.Count, 1);
+    line.addMetric(METRIC.filesQuarantined, MetricUnit.Count, 1);
   } else {
-    line.addMetric('FilesIngested', MetricUnit.Count, 1);
-    line.addMetric('SilverRows', MetricUnit.Count, outcome.silverRows);
-    line.addMetric('RejectedRows', MetricUnit.Count, outcome.rejectedRows);
-    line.addMetric('IngestMilliseconds', MetricUnit.Milliseconds, ms);
+    line.addMetric(METRIC.filesIngested, MetricUnit.Count, 1);
+    line.addMetric(METRIC.silverRows, MetricUnit.Count, outcome.silverRows);
+    line.addMetric(METRIC.rejectedRows, MetricUnit.Count, outcome.rejectedRows);
+    line.addMetric(METRIC.ingestMilliseconds, MetricUnit.Milliseconds, ms);
   }
   line.publishStoredMetrics();
 }

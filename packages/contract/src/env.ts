@@ -20,6 +20,11 @@ export const ENV = {
   workDir: 'WORK_DIR',
   /** Optional: MB of the work dir kept for gold state objects across warm invocations (0: none). */
   goldCacheMb: 'GOLD_CACHE_MB',
+  /**
+   * Optional: the `service` of log lines and metrics (Powertools' own variable); the stack sets each
+   * function's name. Default: DEFAULT_SERVICE_NAME.
+   */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
   /** Set by the Lambda runtime. */
   lambdaMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   region: 'AWS_REGION',

@@ -1,4 +1,5 @@
 export * from './env';
 export * from './handlers';
 export * from './keys';
+export * from './metrics';
 export * from './zones';
