@@ -22,6 +22,8 @@ const config: Config = {
   // Global, not per project: jest ignores testTimeout inside a project. Tests start
   // servers, DuckDB and synths; the limit catches hangs, the bench measures speed.
   testTimeout: 60_000,
+  // The image's build context (app/dist), built once, so every test hashes the same one.
+  globalSetup: '<rootDir>/infra/test/support/build-image-context.ts',
   projects: ['packages/contract', 'packages/local-s3', 'app', 'infra'].map(project),
 };
 

@@ -8,9 +8,19 @@
  *
  *   pnpm --filter @lakehouse/app build [outDir]
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { BUNDLE_MODULE } from '@lakehouse/contract';
 import { buildSync } from 'esbuild';
 
@@ -39,14 +49,32 @@ export function installedVersion(name: string): string {
   return manifest.version;
 }
 
+/**
+ * Builds into a sibling folder, then replaces `outDir` only if anything differs: the bundle is
+ * deterministic, so rebuilding unchanged sources (every synth does) never touches a build context
+ * that another process may be hashing or sending to Docker.
+ */
 export function buildBundle(outDir: string = DEFAULT_OUT_DIR): BundleResult {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const entry = join(outDir, `${BUNDLE_MODULE}.js`);
+  const nativeDependencies = checkImageLock();
+  mkdirSync(dirname(outDir), { recursive: true });
+  const staging = mkdtempSync(`${outDir}.building-`);
+  try {
+    writeBundle(staging);
+    if (!sameFiles(staging, outDir)) {
+      rmSync(outDir, { recursive: true, force: true });
+      renameSync(staging, outDir);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return { outDir, entry: join(outDir, `${BUNDLE_MODULE}.js`), nativeDependencies };
+}
+
+function writeBundle(outDir: string): void {
   buildSync({
     absWorkingDir: APP_DIR,
     entryPoints: [join(APP_DIR, 'src', 'lambda.ts')],
-    outfile: entry,
+    outfile: join(outDir, `${BUNDLE_MODULE}.js`),
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -57,13 +85,25 @@ export function buildBundle(outDir: string = DEFAULT_OUT_DIR): BundleResult {
     legalComments: 'none',
     logLevel: 'warning',
   });
-
   const transforms = join(APP_DIR, 'transforms');
   if (existsSync(transforms)) cpSync(transforms, join(outDir, 'transforms'), { recursive: true });
-
-  const nativeDependencies = checkImageLock();
   for (const file of IMAGE_MANIFESTS) copyFileSync(join(IMAGE_DEPENDENCIES_DIR, file), join(outDir, file));
-  return { outDir, entry, nativeDependencies };
+}
+
+/** True when both folders hold the same files with the same bytes. */
+function sameFiles(a: string, b: string): boolean {
+  if (!existsSync(b)) return false;
+  const files = (dir: string) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+      .sort();
+  const names = files(a);
+  const other = files(b);
+  return (
+    names.length === other.length &&
+    names.every((name, i) => name === other[i] && readFileSync(join(a, name)).equals(readFileSync(join(b, name))))
+  );
 }
 
 interface PackageLock {
