@@ -3,6 +3,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { ENV } from '@lakehouse/contract';
 import { Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { jsonDocument } from './json-document';
 import type { PipelineFunction } from './pipeline-function';
 
 export interface GoldQueueProps {
@@ -48,7 +49,7 @@ export class GoldQueue extends Construct {
       // AWS's guidance for Lambda consumers: at least six times the function timeout.
       visibilityTimeoutSeconds: Token.asNumber(Op.mul(props.consumerTimeout, 6)),
       messageRetentionSeconds: FOURTEEN_DAYS,
-      redrivePolicy: JSON.stringify({
+      redrivePolicy: jsonDocument({
         deadLetterTargetArn: this.deadLetterQueue.arn,
         maxReceiveCount: GOLD_MAX_RECEIVE_COUNT,
       }),

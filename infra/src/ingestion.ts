@@ -45,6 +45,7 @@ export class IngestionConstruct extends Construct {
       policyName: 'policy_lambda_duckdb',
       imageUri: props.imageUri,
       timeout: vars.timeout.numberValue,
+      reservedConcurrency: vars.reservedConcurrency.numberValue,
       vars,
     });
     this.gold = new PipelineFunction(this, 'gold', {
@@ -54,6 +55,7 @@ export class IngestionConstruct extends Construct {
       imageUri: props.imageUri,
       command: [GOLD_COMMAND],
       timeout: vars.goldTimeout.numberValue,
+      reservedConcurrency: vars.goldReservedConcurrency.numberValue,
       vars,
     });
 

@@ -1,4 +1,5 @@
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { INGEST_COMMAND } from '@lakehouse/contract';
 import { Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
@@ -6,6 +7,9 @@ import type { Construct } from 'constructs';
 import { BucketSecurityAspect } from './bucket-security-aspect';
 import { ImageConstruct } from './image';
 import { IngestionConstruct } from './ingestion';
+import { AlarmTopic } from './monitoring/alarm-topic';
+import { PipelineAlarms } from './monitoring/alarms';
+import { PipelineDashboard } from './monitoring/dashboard';
 import { StorageConstruct } from './storage';
 import { StackVariables } from './variables';
 
@@ -25,12 +29,15 @@ export interface LakehouseStackProps {
   state?: StateBackend;
 }
 
-/** The whole deployment: storage, image, functions and permissions, composed. */
+/** The whole deployment: storage, image, functions and permissions, alarms and dashboard, composed. */
 export class LakehouseStack extends TerraformStack {
   readonly vars: StackVariables;
   readonly storage: StorageConstruct;
   readonly image: ImageConstruct;
   readonly ingestion: IngestionConstruct;
+  readonly alarmTopic: AlarmTopic;
+  readonly alarms: PipelineAlarms;
+  readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: LakehouseStackProps) {
     super(scope, id);
@@ -63,6 +70,27 @@ export class LakehouseStack extends TerraformStack {
       accountId: identity.accountId,
     });
 
+    const { ingest, gold, goldQueue, failedEvents } = this.ingestion;
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      name: `${this.vars.lambdaName.stringValue}-alarms`,
+      accountId: identity.accountId,
+      partition: new DataAwsPartition(this, 'partition').partition,
+      email: this.vars.alarmEmail.stringValue,
+    });
+    const watched = {
+      vars: this.vars,
+      ingest,
+      gold,
+      goldQueue: goldQueue.queue,
+      goldDeadLetterQueue: goldQueue.deadLetterQueue,
+      failedEvents,
+    };
+    this.alarms = new PipelineAlarms(this, 'alarms', { ...watched, topicArn: this.alarmTopic.topic.arn });
+    this.dashboard = new PipelineDashboard(this, 'dashboard', {
+      ...watched,
+      alarmArns: this.alarms.alarms.map((alarm) => alarm.arn),
+    });
+
     Aspects.of(this).add(new BucketSecurityAspect());
 
     const output = (name: string, value: string, description: string) => {
@@ -71,7 +99,6 @@ export class LakehouseStack extends TerraformStack {
     for (const zone of ['raw', 'silver', 'gold'] as const) {
       output(`${zone}_bucket`, this.storage.bucket(zone).bucket, `The ${zone} bucket`);
     }
-    const { ingest, gold, goldQueue, failedEvents } = this.ingestion;
     output('function_name', ingest.functionName, `The ingestion function (${INGEST_COMMAND})`);
     output('function_arn', ingest.arn, 'ARN of the ingestion function');
     output('gold_function_name', gold.functionName, 'The gold function, fed by the gold FIFO queue');
@@ -81,6 +108,13 @@ export class LakehouseStack extends TerraformStack {
     output('gold_queue_url', goldQueue.queue.url, 'The SQS FIFO queue of gold jobs');
     output('gold_dead_letter_queue_url', goldQueue.deadLetterQueue.url, 'Gold jobs that failed 5 times');
     output('failed_events_queue_url', failedEvents.url, 'S3 events the ingestion function failed after retries');
+    output('alarm_topic_arn', this.alarmTopic.topic.arn, 'The SNS topic every alarm notifies (subscribe to it)');
+    const region = this.vars.awsRegion.stringValue;
+    output(
+      'dashboard_url',
+      `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${this.dashboard.dashboard.dashboardName}`,
+      'The CloudWatch dashboard of the pipeline',
+    );
     output(
       'try_it',
       `aws s3 cp trips.csv s3://${this.storage.bucket('raw').bucket}/trips/trips.csv && aws logs tail /aws/lambda/${ingest.functionName} --follow`,

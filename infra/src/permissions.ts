@@ -2,6 +2,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Fn, type IResolvable, Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { jsonDocument } from './json-document';
 
 /** One IAM policy statement; Sid is alphanumeric (IAM's rule) and says why the grant exists. */
 export interface PolicyStatement {
@@ -27,6 +28,8 @@ export class ExecutionRole extends Construct {
   readonly policy: IamRolePolicy;
   /** Network-interface actions, only when the function runs in a VPC (count 0 otherwise). */
   readonly vpcPolicy: IamRolePolicy;
+  /** X-Ray segments, in a policy of their own: X-Ray has no resource-level permissions. */
+  readonly tracingPolicy: IamRolePolicy;
   private readonly statements: PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, props: ExecutionRoleProps) {
@@ -34,7 +37,7 @@ export class ExecutionRole extends Construct {
     this.role = new IamRole(this, 'role', {
       name: props.roleName,
       description: 'Lambda execution role of the lakehouse ETL (least privilege)',
-      assumeRolePolicy: JSON.stringify({
+      assumeRolePolicy: jsonDocument({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       }),
@@ -62,6 +65,14 @@ export class ExecutionRole extends Construct {
           ],
           resources: ['*'],
         },
+      ]),
+    });
+    // What Lambda needs to send trace segments (active tracing); these actions only accept "*".
+    this.tracingPolicy = new IamRolePolicy(this, 'tracing', {
+      name: `${props.policyName}_xray`,
+      role: this.role.id,
+      policy: policyDocument([
+        { sid: 'SendTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
       ]),
     });
   }
@@ -93,7 +104,7 @@ export class ExecutionRole extends Construct {
 }
 
 function policyDocument(statements: PolicyStatement[]): string {
-  return JSON.stringify({
+  return jsonDocument({
     Version: '2012-10-17',
     Statement: statements.map((s) => ({ Sid: s.sid, Effect: 'Allow', Action: s.actions, Resource: s.resources })),
   });

@@ -1,6 +1,6 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import type { EnvName } from '@lakehouse/contract';
+import { ENV, type EnvName } from '@lakehouse/contract';
 import { Fn, Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { ExecutionRole, type PolicyStatement } from './permissions';
@@ -15,6 +15,8 @@ export interface PipelineFunctionProps {
   /** Overrides the image's CMD (the handler), e.g. the gold entry point. */
   command?: string[];
   timeout: number;
+  /** At most this many at once, always available; -1 reserves none. */
+  reservedConcurrency: number;
   vars: StackVariables;
 }
 
@@ -53,12 +55,16 @@ export class PipelineFunction extends Construct {
       memorySize: vars.memorySize.numberValue,
       timeout: props.timeout,
       ephemeralStorage: { size: vars.ephemeralStorageSize.numberValue },
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      tracingConfig: { mode: vars.tracingMode.stringValue },
       environment: { variables: Token.asStringMap(Lazy.anyValue({ produce: () => ({ ...this.environment }) })) },
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       // The log group exists (with its retention) before the first invocation, and so do the grants
       // (in a VPC, Lambda checks it may create network interfaces when the function is created).
-      dependsOn: [this.logGroup, this.role.policy, this.role.vpcPolicy],
+      dependsOn: [this.logGroup, this.role.policy, this.role.vpcPolicy, this.role.tracingPolicy],
     });
+    // Log lines and metrics name their function: one stack's alarms never count another's.
+    this.addEnvironment(ENV.serviceName, props.functionName);
     // A VPC only when subnets are given; an absent block keeps the function out of any VPC.
     this.function.addOverride('dynamic.vpc_config', {
       for_each: Fn.conditional(vars.inVpc, [1], []),

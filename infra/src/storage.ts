@@ -8,6 +8,7 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { ENV, ZONES, type Zone } from '@lakehouse/contract';
 import type { IResolvable } from 'cdktf';
 import { Construct } from 'constructs';
+import { jsonDocument } from './json-document';
 import type { PipelineFunction } from './pipeline-function';
 
 export interface StorageProps {
@@ -69,7 +70,7 @@ export class StorageConstruct extends Construct {
     });
     new S3BucketPolicy(this, `${zone}-tls-only`, {
       bucket: bucket.id,
-      policy: JSON.stringify({
+      policy: jsonDocument({
         Version: '2012-10-17',
         Statement: [
           {

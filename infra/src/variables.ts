@@ -24,6 +24,11 @@ export class StackVariables extends Construct {
   readonly ecrKeepImages: TerraformVariable;
   readonly subnetIds: TerraformVariable;
   readonly securityGroupIds: TerraformVariable;
+  readonly reservedConcurrency: TerraformVariable;
+  readonly goldReservedConcurrency: TerraformVariable;
+  readonly tracingMode: TerraformVariable;
+  readonly alarmEmail: TerraformVariable;
+  readonly goldLagAlarmSeconds: TerraformVariable;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -165,6 +170,57 @@ export class StackVariables extends Construct {
       type: 'list(string)',
       default: [],
       description: 'Security groups for the functions when subnet_ids is set.',
+    });
+    const concurrency = (name: string, which: string) =>
+      variable(name, {
+        type: 'number',
+        default: -1,
+        description: `Reserved concurrency of the ${which} function: at most this many run at once, and they are always available; -1 (the default) reserves none and runs within the account's unreserved pool.`,
+        validation: [
+          {
+            // 0 would stop the function: every event would be throttled.
+            condition: tf(`var.${name} == -1 || var.${name} >= 1`),
+            errorMessage: `${name} must be -1 (no reservation) or at least 1.`,
+          },
+        ],
+      });
+    this.reservedConcurrency = concurrency('reserved_concurrency', 'ingestion');
+    this.goldReservedConcurrency = concurrency('gold_reserved_concurrency', 'gold');
+    this.tracingMode = variable('tracing_mode', {
+      type: 'string',
+      default: 'Active',
+      description:
+        'X-Ray tracing of both functions: Active samples and traces invocations, PassThrough traces only requests that arrive already sampled.',
+      validation: [
+        {
+          condition: tf('contains(["Active", "PassThrough"], var.tracing_mode)'),
+          errorMessage: 'tracing_mode must be Active or PassThrough.',
+        },
+      ],
+    });
+    this.alarmEmail = variable('alarm_email', {
+      type: 'string',
+      default: '',
+      description:
+        'Optional e-mail address subscribed to the alarm topic (AWS sends a confirmation mail first); empty (the default) subscribes nobody.',
+      validation: [
+        {
+          condition: tf('var.alarm_email == "" || can(regex("^[^@ ]+@[^@ ]+$", var.alarm_email))'),
+          errorMessage: 'alarm_email must be empty or an e-mail address.',
+        },
+      ],
+    });
+    this.goldLagAlarmSeconds = variable('gold_lag_alarm_seconds', {
+      type: 'number',
+      default: 1800,
+      description:
+        'Alarm when the oldest gold job has waited this many seconds: gold is that far behind silver (a failing job blocks its dataset).',
+      validation: [
+        {
+          condition: tf('var.gold_lag_alarm_seconds >= 60'),
+          errorMessage: 'gold_lag_alarm_seconds must be at least 60.',
+        },
+      ],
     });
   }
 

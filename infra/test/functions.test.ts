@@ -49,6 +49,8 @@ describe('IngestionConstruct', () => {
         [ENV.silverBucket]: bucket('silver').ref('bucket'),
         [ENV.goldBucket]: bucket('gold').ref('bucket'),
         [ENV.goldQueueUrl]: goldQueue().ref('url'),
+        // Its log lines and metrics carry its name: the alarms of one stack count only its own files.
+        [ENV.serviceName]: '${var.lambda_name}',
       });
     });
 
@@ -157,6 +159,7 @@ describe('IngestionConstruct', () => {
         [ENV.silverBucket]: bucket('silver').ref('bucket'),
         [ENV.goldBucket]: bucket('gold').ref('bucket'),
         [ENV.goldCacheMb]: '${floor((var.ephemeral_storage_size / 4))}',
+        [ENV.serviceName]: '${var.lambda_name}_gold',
       });
       expect(logGroup('gold').config.name).toBe('/aws/lambda/${var.lambda_name}_gold');
     });

@@ -32,6 +32,11 @@ describe('variables and outputs', () => {
     ['raw_noncurrent_version_days', 'number', 90],
     ['subnet_ids', 'list(string)', []],
     ['security_group_ids', 'list(string)', []],
+    ['reserved_concurrency', 'number', -1],
+    ['gold_reserved_concurrency', 'number', -1],
+    ['tracing_mode', 'string', 'Active'],
+    ['alarm_email', 'string', ''],
+    ['gold_lag_alarm_seconds', 'number', 1800],
   ])('declares %s (%s, default %j)', (name, type, defaultValue) => {
     expect(variables[name]).toMatchObject({ type, default: defaultValue });
   });
@@ -50,6 +55,11 @@ describe('variables and outputs', () => {
     expect(conditions('memory_size')).toEqual(['${var.memory_size >= 1024 && var.memory_size <= 10240}']);
     expect(conditions('raw_noncurrent_version_days')).toEqual(['${var.raw_noncurrent_version_days >= 1}']);
     expect(conditions('timeout')).toEqual(['${var.timeout >= 1 && var.timeout <= 900}']);
+    expect(conditions('tracing_mode')).toEqual(['${contains(["Active", "PassThrough"], var.tracing_mode)}']);
+    expect(conditions('alarm_email')).toEqual([
+      '${var.alarm_email == "" || can(regex("^[^@ ]+@[^@ ]+$", var.alarm_email))}',
+    ]);
+    expect(conditions('gold_lag_alarm_seconds')).toEqual(['${var.gold_lag_alarm_seconds >= 60}']);
     expect(conditions('ephemeral_storage_size')).toEqual([
       '${var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240}',
     ]);
