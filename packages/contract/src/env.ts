@@ -21,6 +21,11 @@ export const ENV = {
   /** Optional: MB of the work dir kept for gold state objects across warm invocations (0: none). */
   goldCacheMb: 'GOLD_CACHE_MB',
   /**
+   * Optional: the Glue database of the lakehouse's tables (set on AWS). The ingestion function
+   * creates and updates the tables of datasets that have no folder under transforms/ there.
+   */
+  glueDatabase: 'GLUE_DATABASE',
+  /**
    * Optional: the `service` of log lines and metrics (Powertools' own variable); the stack sets each
    * function's name. Default: DEFAULT_SERVICE_NAME.
    */

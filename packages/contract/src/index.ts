@@ -1,3 +1,4 @@
+export * from './catalog';
 export * from './env';
 export * from './handlers';
 export * from './keys';
