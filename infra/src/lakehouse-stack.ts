@@ -1,10 +1,13 @@
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { INGEST_COMMAND } from '@lakehouse/contract';
+import { goldTable, INGEST_COMMAND, silverTable } from '@lakehouse/contract';
 import { Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import type { DatasetTables } from '../../app/src/catalog/table-schemas';
+import { QueryWorkgroup } from './athena';
 import { BucketSecurityAspect } from './bucket-security-aspect';
+import { LakehouseCatalog } from './catalog';
 import { ImageConstruct } from './image';
 import { IngestionConstruct } from './ingestion';
 import { AlarmTopic } from './monitoring/alarm-topic';
@@ -26,6 +29,8 @@ export const DEFAULT_STATE_KEY = 'lakehouse/terraform.tfstate';
 export interface LakehouseStackProps {
   /** Absolute path of the image's Docker build context (app/). */
   imageContextDir: string;
+  /** The tables each dataset of transforms/ writes (describeTransformTables), declared in the Glue catalog. */
+  datasetTables: DatasetTables[];
   state?: StateBackend;
 }
 
@@ -38,6 +43,8 @@ export class LakehouseStack extends TerraformStack {
   readonly alarmTopic: AlarmTopic;
   readonly alarms: PipelineAlarms;
   readonly dashboard: PipelineDashboard;
+  readonly catalog: LakehouseCatalog;
+  readonly athena: QueryWorkgroup;
 
   constructor(scope: Construct, id: string, props: LakehouseStackProps) {
     super(scope, id);
@@ -71,10 +78,22 @@ export class LakehouseStack extends TerraformStack {
     });
 
     const { ingest, gold, goldQueue, failedEvents } = this.ingestion;
+    const partition = new DataAwsPartition(this, 'partition').partition;
+    this.catalog = new LakehouseCatalog(this, 'catalog', {
+      vars: this.vars,
+      storage: this.storage,
+      datasets: props.datasetTables,
+      partition,
+      region: this.vars.awsRegion.stringValue,
+      accountId: identity.accountId,
+    });
+    this.catalog.bindTableMaintainer(ingest);
+    this.athena = new QueryWorkgroup(this, 'athena', { vars: this.vars, accountId: identity.accountId });
+
     this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
       name: `${this.vars.lambdaName.stringValue}-alarms`,
       accountId: identity.accountId,
-      partition: new DataAwsPartition(this, 'partition').partition,
+      partition,
       email: this.vars.alarmEmail.stringValue,
     });
     const watched = {
@@ -108,6 +127,18 @@ export class LakehouseStack extends TerraformStack {
     output('gold_queue_url', goldQueue.queue.url, 'The SQS FIFO queue of gold jobs');
     output('gold_dead_letter_queue_url', goldQueue.deadLetterQueue.url, 'Gold jobs that failed 5 times');
     output('failed_events_queue_url', failedEvents.url, 'S3 events the ingestion function failed after retries');
+    output('glue_database', this.catalog.database.name, 'The Glue database of the lakehouse tables');
+    output('athena_workgroup', this.athena.workgroup.name, 'The Athena workgroup for querying them');
+    output('athena_results_bucket', this.athena.results.bucket, 'Where that workgroup writes query results');
+    const sample = props.datasetTables.find((d) => d.gold.length > 0) ?? props.datasetTables[0];
+    if (sample) {
+      const table = sample.gold[0] ? goldTable(sample.dataset, sample.gold[0].name) : silverTable(sample.dataset);
+      output(
+        'try_query',
+        `aws athena start-query-execution --work-group ${this.athena.workgroup.name} --query-execution-context Database=${this.catalog.database.name} --query-string 'select * from ${table} limit 10'`,
+        'Query a table with Athena, then: aws athena get-query-results --query-execution-id <QueryExecutionId>',
+      );
+    }
     output('alarm_topic_arn', this.alarmTopic.topic.arn, 'The SNS topic every alarm notifies (subscribe to it)');
     const region = this.vars.awsRegion.stringValue;
     output(

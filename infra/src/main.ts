@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { buildBundle } from '../../app/scripts/build';
+import { describeTransformTables } from './dataset-tables';
 import { LakehouseStack, STACK_NAME, type StateBackend } from './lakehouse-stack';
 
 const repoRoot = resolve(__dirname, '..', '..');
@@ -20,5 +21,9 @@ const state: StateBackend = stateBucket
   : { kind: 'local', path: join(repoRoot, `terraform.${STACK_NAME}.tfstate`) };
 
 const app = new App();
-new LakehouseStack(app, STACK_NAME, { imageContextDir, state });
+new LakehouseStack(app, STACK_NAME, {
+  imageContextDir,
+  datasetTables: describeTransformTables(imageContextDir),
+  state,
+});
 app.synth();

@@ -41,82 +41,15 @@ export class StorageConstruct extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
-    this.buckets = Object.fromEntries(ZONES.map((zone) => [zone, this.zoneBucket(zone, props)])) as Record<
-      Zone,
-      S3Bucket
-    >;
-  }
-
-  private zoneBucket(zone: Zone, props: StorageProps): S3Bucket {
-    const bucket = new S3Bucket(this, zone, {
-      bucket: `${props.bucketPrefix}${zone}-${props.accountId}`,
-      forceDestroy: props.forceDestroy,
-      tags: { Name: `lakehouse-${zone}`, zone },
-    });
-    new S3BucketOwnershipControls(this, `${zone}-ownership`, {
-      bucket: bucket.id,
-      rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(this, `${zone}-public-access`, {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketServerSideEncryptionConfigurationA(this, `${zone}-encryption`, {
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
-    });
-    new S3BucketPolicy(this, `${zone}-tls-only`, {
-      bucket: bucket.id,
-      policy: jsonDocument({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [bucket.arn, `${bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
-      // S3 rejects concurrent changes to one bucket's configuration; the policy goes after the block.
-      dependsOn: [publicAccess],
-    });
-    const versioning = VERSIONED.has(zone)
-      ? new S3BucketVersioningA(this, `${zone}-versioning`, {
-          bucket: bucket.id,
-          versioningConfiguration: { status: 'Enabled' },
-        })
-      : undefined;
-    new S3BucketLifecycleConfiguration(this, `${zone}-lifecycle`, {
-      bucket: bucket.id,
-      rule: [
-        {
-          id: 'abort-incomplete-multipart-uploads',
-          status: 'Enabled',
-          filter: [{}],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
+    const zoneBucket = (zone: Zone) =>
+      secureBucket(this, zone, {
+        name: `${props.bucketPrefix}${zone}-${props.accountId}`,
+        forceDestroy: props.forceDestroy,
+        tags: { Name: `lakehouse-${zone}`, zone },
         // Old versions are for restoring and replaying a while, not for ever.
-        ...(versioning
-          ? [
-              {
-                id: 'expire-noncurrent-versions',
-                status: 'Enabled',
-                filter: [{}],
-                noncurrentVersionExpiration: [{ noncurrentDays: props.rawNoncurrentVersionDays }],
-              },
-            ]
-          : []),
-      ],
-      // Lifecycle rules on noncurrent versions need versioning in place first.
-      ...(versioning ? { dependsOn: [versioning] } : {}),
-    });
-    return bucket;
+        noncurrentVersionDays: VERSIONED.has(zone) ? props.rawNoncurrentVersionDays : undefined,
+      });
+    this.buckets = Object.fromEntries(ZONES.map((zone) => [zone, zoneBucket(zone)])) as Record<Zone, S3Bucket>;
   }
 
   bucket(zone: Zone): S3Bucket {
@@ -160,4 +93,92 @@ export class StorageConstruct extends Construct {
     if (!env) throw new Error(`the handler takes no environment variable for the ${zone} bucket`);
     fn.addEnvironment(env, this.buckets[zone].bucket);
   }
+}
+
+export interface SecureBucketProps {
+  name: string;
+  forceDestroy: boolean | IResolvable;
+  tags: Record<string, string>;
+  /** Versioned, its noncurrent versions expiring after this many days. */
+  noncurrentVersionDays?: number;
+  /** Objects expire this many days after they are written (query results). */
+  expireAfterDays?: number;
+}
+
+/**
+ * A bucket with the secure defaults every bucket of the stack has: SSE, all
+ * four public-access blocks, ACLs disabled, TLS-only access, incomplete
+ * multipart uploads aborted. Its resources are named `<id>`, `<id>-ownership`,
+ * ... in `scope`, so their Terraform addresses stay those of the first release.
+ */
+export function secureBucket(scope: Construct, id: string, props: SecureBucketProps): S3Bucket {
+  const bucket = new S3Bucket(scope, id, { bucket: props.name, forceDestroy: props.forceDestroy, tags: props.tags });
+  new S3BucketOwnershipControls(scope, `${id}-ownership`, {
+    bucket: bucket.id,
+    rule: { objectOwnership: 'BucketOwnerEnforced' },
+  });
+  const publicAccess = new S3BucketPublicAccessBlock(scope, `${id}-public-access`, {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}-encryption`, {
+    bucket: bucket.id,
+    rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
+  });
+  new S3BucketPolicy(scope, `${id}-tls-only`, {
+    bucket: bucket.id,
+    policy: jsonDocument({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: [bucket.arn, `${bucket.arn}/*`],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+      ],
+    }),
+    // S3 rejects concurrent changes to one bucket's configuration; the policy goes after the block.
+    dependsOn: [publicAccess],
+  });
+  const { noncurrentVersionDays } = props;
+  const versioning =
+    noncurrentVersionDays !== undefined
+      ? new S3BucketVersioningA(scope, `${id}-versioning`, {
+          bucket: bucket.id,
+          versioningConfiguration: { status: 'Enabled' },
+        })
+      : undefined;
+  new S3BucketLifecycleConfiguration(scope, `${id}-lifecycle`, {
+    bucket: bucket.id,
+    rule: [
+      {
+        id: 'abort-incomplete-multipart-uploads',
+        status: 'Enabled',
+        filter: [{}],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
+      ...(versioning && noncurrentVersionDays !== undefined
+        ? [
+            {
+              id: 'expire-noncurrent-versions',
+              status: 'Enabled',
+              filter: [{}],
+              noncurrentVersionExpiration: [{ noncurrentDays: noncurrentVersionDays }],
+            },
+          ]
+        : []),
+      ...(props.expireAfterDays !== undefined
+        ? [{ id: 'expire-objects', status: 'Enabled', filter: [{}], expiration: [{ days: props.expireAfterDays }] }]
+        : []),
+    ],
+    // Lifecycle rules on noncurrent versions need versioning in place first.
+    ...(versioning ? { dependsOn: [versioning] } : {}),
+  });
+  return bucket;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_GLUE_DATABASE } from '@lakehouse/contract';
 import { Fn, type IResolvable, Op, TerraformVariable, type TerraformVariableConfig, Token } from 'cdktf';
 import { Construct } from 'constructs';
 
@@ -29,6 +30,8 @@ export class StackVariables extends Construct {
   readonly tracingMode: TerraformVariable;
   readonly alarmEmail: TerraformVariable;
   readonly goldLagAlarmSeconds: TerraformVariable;
+  readonly glueDatabase: TerraformVariable;
+  readonly athenaResultsDays: TerraformVariable;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -220,6 +223,26 @@ export class StackVariables extends Construct {
           condition: tf('var.gold_lag_alarm_seconds >= 60'),
           errorMessage: 'gold_lag_alarm_seconds must be at least 60.',
         },
+      ],
+    });
+    this.glueDatabase = variable('glue_database', {
+      type: 'string',
+      default: DEFAULT_GLUE_DATABASE,
+      description:
+        'Glue Data Catalog database of the lakehouse tables (silver_<dataset>, rejects_<dataset>, gold_<dataset>_<table>, quarantine), queried by Athena.',
+      validation: [
+        {
+          condition: tf('can(regex("^[a-z][a-z0-9_]{0,254}$", var.glue_database))'),
+          errorMessage: 'glue_database: lowercase letters, digits and underscores, starting with a letter.',
+        },
+      ],
+    });
+    this.athenaResultsDays = variable('athena_results_days', {
+      type: 'number',
+      default: 30,
+      description: 'Days the Athena workgroup keeps query results in its results bucket before S3 expires them.',
+      validation: [
+        { condition: tf('var.athena_results_days >= 1'), errorMessage: 'athena_results_days must be at least 1.' },
       ],
     });
   }

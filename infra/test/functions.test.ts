@@ -51,6 +51,8 @@ describe('IngestionConstruct', () => {
         [ENV.goldQueueUrl]: goldQueue().ref('url'),
         // Its log lines and metrics carry its name: the alarms of one stack count only its own files.
         [ENV.serviceName]: '${var.lambda_name}',
+        // The Glue database where it keeps the tables of datasets without a transforms folder.
+        [ENV.glueDatabase]: single(s.json, 'aws_glue_catalog_database', 'catalog_database').ref('name'),
       });
     });
 

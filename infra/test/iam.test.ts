@@ -64,7 +64,12 @@ describe('execution roles (least privilege)', () => {
       expect(statement.Sid).toMatch(/^[A-Za-z0-9]+$/);
       for (const action of statement.Action) expect(action).not.toMatch(/\*/);
       expect(statement.Resource).not.toContain('*');
-      for (const resource of statement.Resource) expect(resource).toMatch(/^\$\{aws_/);
+      // A resource of the stack, or a Glue ARN of this account, region and partition.
+      for (const resource of statement.Resource) {
+        expect(resource).toMatch(
+          /^(\$\{aws_|arn:\$\{data\.aws_partition\.partition\.partition\}:glue:\$\{var\.aws_region\}:\$\{data\.aws_caller_identity\.current\.account_id\}:)/,
+        );
+      }
     }
   });
 
@@ -104,9 +109,12 @@ describe('execution roles (least privilege)', () => {
     });
   });
 
-  it.each(['ingest', 'gold'] as const)('%s: grants nothing beyond S3, SQS and logs', (name) => {
+  it.each([
+    ['ingest', ['glue', 'logs', 's3', 'sqs']],
+    ['gold', ['logs', 's3', 'sqs']],
+  ] as const)('%s: grants nothing beyond %j', (name, expected) => {
     const services = new Set(statements(name).flatMap((st) => st.Action.map((a) => a.split(':')[0])));
-    expect([...services].sort()).toEqual(['logs', 's3', 'sqs']);
+    expect([...services].sort()).toEqual(expected);
   });
 
   it.each(['ingest', 'gold'] as const)(

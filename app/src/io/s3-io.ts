@@ -212,12 +212,13 @@ export async function copyObject(
   return { eTag: (response.CopyObjectResult?.ETag ?? '').replace(/"/g, '') };
 }
 
+/** A JSON object on one line: Athena's JSON SerDe reads quarantine records as one object per line. */
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<UploadedObject> {
   const response = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
-      Body: `${JSON.stringify(value, null, 2)}\n`,
+      Body: `${JSON.stringify(value)}\n`,
       ContentType: 'application/json',
     }),
   );

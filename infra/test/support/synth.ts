@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import type {} from 'cdktf/lib/testing/adapters/jest';
+import type { DatasetTables } from '../../../app/src/catalog/table-schemas';
+import { describeTransformTables } from '../../src/dataset-tables';
 import { LakehouseStack, STACK_NAME, type StateBackend } from '../../src/lakehouse-stack';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -16,10 +18,13 @@ export interface Synthesized {
   json: Json;
 }
 
-/** Synthesizes the real stack (call once per test file, in beforeAll). */
+let datasetTables: DatasetTables[] | undefined;
+
+/** Synthesizes the real stack (call once per test file, in beforeAll), with the real transforms' tables. */
 export function synthLakehouse(state?: StateBackend): Synthesized {
   const app = Testing.app();
-  const stack = new LakehouseStack(app, STACK_NAME, { imageContextDir: APP_DIR, state });
+  datasetTables ??= describeTransformTables(APP_DIR);
+  const stack = new LakehouseStack(app, STACK_NAME, { imageContextDir: APP_DIR, datasetTables, state });
   const synth = Testing.synth(stack);
   return { stack, synth, json: JSON.parse(synth) as Json };
 }

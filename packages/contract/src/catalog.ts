@@ -8,6 +8,22 @@ import { createHash } from 'node:crypto';
 export const DEFAULT_GLUE_DATABASE = 'lakehouse';
 export const QUARANTINE_TABLE = 'quarantine';
 
+/**
+ * The quarantine record's fields, as catalog columns: one JSON object per
+ * line, read by the OpenX JSON SerDe (the mapping turns camelCase fields into
+ * snake_case columns).
+ */
+export const QUARANTINE_COLUMNS: ReadonlyArray<{ column: string; field: string }> = [
+  { column: 'bucket', field: 'bucket' },
+  { column: 'key', field: 'key' },
+  { column: 'etag', field: 'etag' },
+  { column: 'version_id', field: 'versionId' },
+  { column: 'dataset', field: 'dataset' },
+  { column: 'reason', field: 'reason' },
+  { column: 'error', field: 'error' },
+  { column: 'quarantined_at', field: 'quarantinedAt' },
+];
+
 /** What Glue and Athena accept as a table name, kept as is. */
 const CLEAN_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
