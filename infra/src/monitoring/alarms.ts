@@ -4,23 +4,17 @@ import {
   type CloudwatchMetricAlarmMetricQuery,
 } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { METRIC, METRIC_DIMENSIONS, METRICS_NAMESPACE } from '@lakehouse/contract';
+import { METRIC } from '@lakehouse/contract';
 import { Construct } from 'constructs';
 import type { PipelineFunction } from '../pipeline-function';
-import type { StackVariables } from '../variables';
+import { pipelineMetricQuery, type WatchedPipeline } from './watched-pipeline';
 
 /** Every alarm looks at 5-minute periods: short enough to page on a live problem, long enough to be cheap. */
 export const ALARM_PERIOD_SECONDS = 300;
 /** Percent of the timeout at which an invocation's duration alarms. */
 export const DURATION_ALARM_PERCENT = 90;
 
-export interface PipelineAlarmsProps {
-  vars: StackVariables;
-  ingest: PipelineFunction;
-  gold: PipelineFunction;
-  goldQueue: SqsQueue;
-  goldDeadLetterQueue: SqsQueue;
-  failedEvents: SqsQueue;
+export interface PipelineAlarmsProps extends WatchedPipeline {
   /** The SNS topic notified on ALARM and on OK. */
   topicArn: string;
 }
@@ -75,14 +69,6 @@ type Condition = Pick<CloudwatchMetricAlarmConfig, 'threshold' | 'comparisonOper
     | Pick<CloudwatchMetricAlarmConfig, 'namespace' | 'metricName' | 'dimensions' | 'statistic'>
     | { metricQuery: CloudwatchMetricAlarmMetricQuery[] }
   );
-
-/** A Metrics Insights query of the handler's per-file metrics, one stack's (service = the ingestion function). */
-export function pipelineMetricQuery(aggregate: string, service: string, groupByDataset = false): string {
-  // The namespace unquoted (Metrics Insights allows it for plain names): the dashboard embeds the
-  // query in a Terraform jsonencode() expression, where a double quote would end the string.
-  const schema = `SCHEMA(${METRICS_NAMESPACE}, ${METRIC_DIMENSIONS.join(', ')})`;
-  return `SELECT ${aggregate} FROM ${schema} WHERE service = '${service}'${groupByDataset ? ' GROUP BY dataset' : ''}`;
-}
 
 /**
  * The pipeline's alarms, each notifying the alarm topic when it fires and when

@@ -1,19 +1,10 @@
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
-import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { METRIC } from '@lakehouse/contract';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import type { PipelineFunction } from '../pipeline-function';
-import type { StackVariables } from '../variables';
-import { pipelineMetricQuery } from './alarms';
+import { pipelineMetricQuery, type WatchedPipeline } from './watched-pipeline';
 
-export interface PipelineDashboardProps {
-  vars: StackVariables;
-  ingest: PipelineFunction;
-  gold: PipelineFunction;
-  goldQueue: SqsQueue;
-  goldDeadLetterQueue: SqsQueue;
-  failedEvents: SqsQueue;
+export interface PipelineDashboardProps extends WatchedPipeline {
   alarmArns: string[];
 }
 
