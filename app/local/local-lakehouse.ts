@@ -8,13 +8,17 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '@lakehouse/local-
 import type { S3EventRecord } from 'aws-lambda';
 import { type Config, loadConfig } from '../src/config';
 import type { Dataset } from '../src/datasets';
+import type { GoldMessage } from '../src/gold/gold-queue';
 import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { decodeS3Key } from '../src/ingest/s3-event';
 import { removeLeftovers } from '../src/io/work-dir';
 import { logger } from '../src/logger';
 import type { ProgressUpdate } from '../src/progress';
+import { onFailureRecord } from '../src/replay/failure-record';
 import { createRuntime, type Runtime } from '../src/runtime';
+import { FolderQueue } from './folder-queue';
+import { localAwsApi, StoppingError } from './local-aws-api';
 import { progressNote, startedNote } from './progress-notes';
 import { WorkQueue } from './work-queue';
 
@@ -79,6 +83,12 @@ export interface LocalLakehouseOptions {
   notes?: (text: string) => void;
   /** How often long events report their progress to `notes`. Default 2 s. */
   progressEveryMs?: number;
+  /**
+   * The failed-events queue and the gold dead-letter queue, kept as files
+   * (one JSON per message) across restarts: `<dir>/failed-events`, `<dir>/gold-dead-letter`.
+   * Default: beside `dataDir`.
+   */
+  queuesDir?: string;
 }
 
 export interface StopOptions {
@@ -91,6 +101,10 @@ export interface LocalLakehouse {
   readonly endpoint: string;
   readonly port: number;
   readonly dataDir: string;
+  /** Events that failed after their retries, as on-failure records (`pnpm redrive` re-runs them). */
+  readonly failedEvents: FolderQueue;
+  /** Gold jobs sent through the SQS API that failed after their retries. */
+  readonly goldDeadLetter: FolderQueue;
   /** The handler's configuration, as the Lambda would load it from its environment. */
   readonly cfg: Config;
   /** An SDK client for the local endpoint (credentials test/test, path-style). */
@@ -137,6 +151,9 @@ interface EventScope {
   /** Where its processing is, as the handler reports it. */
   progress?: ProgressUpdate;
 }
+
+/** The ARN the local ingestion function answers to in on-failure records. */
+const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:ingestion';
 
 /** Requests that change a bucket: the first one of an event commits it to finishing. */
 const WRITE_COMMANDS = new Set([
@@ -191,7 +208,17 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
   // A lakehouse killed mid-file left its work folders behind (nothing else uses this work dir).
   removeLeftovers(workDir);
 
-  const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), port, directory: dataDir }).catch((error) => {
+  const queuesDir = resolve(options.queuesDir ?? dirname(dataDir));
+  const failedEvents = new FolderQueue(join(queuesDir, 'failed-events'));
+  const goldDeadLetter = new FolderQueue(join(queuesDir, 'gold-dead-letter'));
+  // Lambda's and SQS's APIs on the same port; bound once the queue of events exists.
+  let otherApis: ReturnType<typeof localAwsApi> | undefined;
+  const s3 = await startLocalS3({
+    buckets: Object.values(BUCKETS),
+    port,
+    directory: dataDir,
+    intercept: (request, response) => otherApis?.(request, response) ?? false,
+  }).catch((error) => {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new PortInUseError(`port ${port} on 127.0.0.1 is already in use`, { cause: error });
     }
@@ -299,6 +326,9 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
           const delay = retryDelays[event.attempts - 1];
           if (delay !== undefined && !stopping) await sleep(delay);
           if (delay === undefined || stopping) {
+            // As Lambda does with an event past its retries: the on-failure destination keeps it.
+            const failure = onFailureRecord(LOCAL_FUNCTION_ARN, record, error, event.attempts);
+            await failedEvents.add(JSON.stringify(failure, null, 2)).catch(() => {});
             report(
               {
                 ...stamp('error', 'processing failed'),
@@ -325,6 +355,35 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     if (record.s3.bucket.name !== BUCKETS.raw || stopping) return;
     queue.push({ record, receivedAt: performance.now() });
   });
+  otherApis = localAwsApi({
+    invokeIngestion(records) {
+      if (stopping) throw new StoppingError('the local lakehouse is stopping');
+      for (const record of records) queue.push({ record, receivedAt: performance.now() });
+    },
+    sendGold: (body) => void runGoldMessage(body),
+    failedEvents,
+    goldDeadLetter,
+  });
+
+  /** A gold job sent to the gold queue: retried as the event retries, then kept in the dead-letter queue. */
+  async function runGoldMessage(body: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const job = JSON.parse(body) as GoldMessage;
+        await rt.gold.submit(job);
+        note(`gold job applied: ${describeGoldMessage(job)}`);
+        return;
+      } catch (error) {
+        const delay = retryDelays[attempt - 1];
+        if (delay === undefined || stopping) {
+          note(`gold job failed after ${attempt} attempt(s), kept in the dead-letter queue: ${message(error)}`);
+          await goldDeadLetter.add(body).catch(() => {});
+          return;
+        }
+        await sleep(delay);
+      }
+    }
+  }
 
   let closed: Promise<void> | undefined;
   async function abandon(): Promise<void> {
@@ -348,6 +407,8 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     endpoint: s3.endpoint,
     port: s3.port,
     dataDir,
+    failedEvents,
+    goldDeadLetter,
     cfg,
     client: () => s3.client(),
     whenProcessed(key) {
@@ -375,6 +436,12 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     },
     abandon,
   };
+}
+
+function describeGoldMessage(job: GoldMessage): string {
+  return 'switchTo' in job
+    ? `${job.dataset} switched to ${job.switchTo.generation}`
+    : `${job.dataset} ← ${job.silverKey}`;
 }
 
 /** What every log line of an event says about its object. */

@@ -7,6 +7,7 @@
  */
 import { join, relative } from 'node:path';
 import { callerPath, exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { leftBehindNotice } from '../local/left-behind-notice';
 import {
   DEFAULT_PORT,
   LAKEHOUSE_HOME,
@@ -60,6 +61,10 @@ async function main(): Promise<void> {
     notes: say,
   });
   printBanner(lakehouse.endpoint, home);
+  void leftBehindNotice(lakehouse).then(
+    (notice) => notice && say(`${bold('Left behind by an earlier run:')} ${notice}\n`),
+    (error: Error) => say(`could not look for raw objects left behind: ${error.message}`),
+  );
 
   let signals = 0;
   let firstSignalAt = 0;

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { GoldJob } from './gold/apply-to-gold';
+import type { GoldMessage } from './gold/gold-queue';
 import { logger } from './logger';
 import { type Runtime, runtime } from './runtime';
 
@@ -21,7 +21,7 @@ export async function handleGoldMessages(event: SQSEvent, rt: Runtime): Promise<
     }
     const started = performance.now();
     try {
-      const job = JSON.parse(record.body) as GoldJob;
+      const job = JSON.parse(record.body) as GoldMessage;
       const result = await rt.applyGold(job);
       logger.info('gold updated', { ...job, ms: Math.round(performance.now() - started), ...result });
     } catch (error) {

@@ -4,8 +4,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
-import { applyToGold, type GoldJob, type GoldResult } from './gold/apply-to-gold';
-import { type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
+import { applyToGold, type GoldResult } from './gold/apply-to-gold';
+import { type GoldMessage, type GoldQueue, InProcessGoldQueue, SqsGoldQueue } from './gold/gold-queue';
+import { switchGeneration } from './gold/switch-generation';
 import { ObjectCache } from './io/object-cache';
 import { createS3Client } from './io/s3-io';
 import { removeLeftovers } from './io/work-dir';
@@ -17,7 +18,7 @@ export interface Runtime {
   s3: S3Client;
   datasets: ReadonlyMap<string, Dataset>;
   gold: GoldQueue;
-  applyGold(job: GoldJob): Promise<GoldResult | undefined>;
+  applyGold(job: GoldMessage): Promise<GoldResult | undefined>;
   /** Where an object's processing is; set where someone watches (the local lakehouse). */
   progress?: ProgressSink;
 }
@@ -25,12 +26,13 @@ export interface Runtime {
 export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset> = loadDatasets()): Runtime {
   const s3 = createS3Client(cfg);
   let cache: ObjectCache | undefined;
-  const applyGold = async (job: GoldJob) => {
+  const applyGold = async (job: GoldMessage) => {
     const dataset = datasets.get(job.dataset);
     if (!dataset) return undefined;
     // Gold state objects are immutable: a warm container reads them from /tmp instead of S3.
     cache ??= new ObjectCache(join(cfg.workDir, `gold-cache-${randomUUID().slice(0, 8)}`), cfg.goldCacheBytes);
-    return applyToGold(job, dataset, { s3, cfg, cache });
+    const deps = { s3, cfg, cache };
+    return 'switchTo' in job ? switchGeneration(job, dataset, deps) : applyToGold(job, dataset, deps);
   };
   const gold = cfg.goldQueueUrl
     ? new SqsGoldQueue(new SQSClient({ region: cfg.region }), cfg.goldQueueUrl)

@@ -65,6 +65,7 @@ describe('gold state: appends, compaction, index runs, retries', () => {
       ...current.segments.map((s) => s.key),
       ...current.deletes.map((d) => d.key),
       ...current.index.map((r) => r.key),
+      ...current.applied.runs.map((r) => r.key),
       goldManifestKey('trips'),
     ].sort();
     expect(await lake.list(BUCKETS.gold, '_state/trips/')).toEqual(named);

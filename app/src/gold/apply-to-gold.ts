@@ -9,7 +9,7 @@ import { SourceGoneError } from '../errors';
 import { copyRows, sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
 import type { ObjectCache } from '../io/object-cache';
 import { copyObject, deleteObject, downloadToFile, inParallel, uploadFile } from '../io/s3-io';
-import { indexRunsToMerge, shouldCompact } from './compaction';
+import { indexRunsToMerge, shouldCompact, smallestRunsToMerge } from './compaction';
 import {
   type DeletesEntry,
   deletesOf,
@@ -124,7 +124,13 @@ class Commit {
     if (isNewState(this.manifest)) await this.adoptFormat1(connection);
     await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection);
-    if (run.rows === 0) return { partitions: [], keys: 0 };
+    await this.recordApplied(connection, job.silverKey);
+    if (run.rows === 0) {
+      // No row to fold in, but the ledger must still say the file was applied.
+      this.discard([run.entry]);
+      await this.commit();
+      return { partitions: [], keys: 0, version: this.id };
+    }
     const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
@@ -158,7 +164,13 @@ class Commit {
 
     const compacted = await this.rebuild(connection, new Set(touched), moved, segment);
     await this.mergeIndexRuns(connection);
+    await this.commit();
+    return { partitions: touched, keys: run.rows, version: this.id, compacted };
+  }
 
+  /** Uploads the new state objects, writes the manifest (the commit point), then deletes what it no longer names. */
+  private async commit(): Promise<void> {
+    const { s3, cfg } = this.deps;
     await inParallel(this.uploads, PARALLEL_TRANSFERS, async (upload) => {
       upload.entry.eTag = (await uploadFile(s3, cfg.goldBucket, upload.key, upload.path, PARQUET_TYPE)).eTag;
     });
@@ -166,7 +178,20 @@ class Commit {
     await saveManifest(s3, cfg.goldBucket, this.manifest);
     // Unreferenced now; a crash before this only leaves orphans behind.
     await Promise.allSettled(this.garbage.map((object) => deleteObject(s3, cfg.goldBucket, object.key)));
-    return { partitions: touched, keys: run.rows, version: this.id, compacted };
+  }
+
+  /** The commit's run of the applied ledger: the silver file it applied (reconcile reads it). */
+  private async recordApplied(connection: DuckDBConnection, silverKey: string): Promise<void> {
+    const path = join(this.dir, 'applied.parquet');
+    const rows = await copyRows(
+      connection,
+      `select ${sqlString(silverKey)} as silver_key, ${this.id}::bigint as _commit`,
+      path,
+    );
+    const key = stateKey(this.dataset.name, 'applied', String(this.id));
+    const entry: StateObject = { key, eTag: '', rows };
+    this.manifest.applied.runs.push(entry);
+    this.uploads.push({ key, path, entry });
   }
 
   /** A dataset updated by an earlier version keeps its gold: its format 1 state joins this commit. */
@@ -392,8 +417,9 @@ class Commit {
     this.uploads.push({ key, path, entry: segment });
   }
 
-  /** Merges the smallest index runs into one, keeping each key's newest entry. */
+  /** Merges the smallest index runs into one, keeping each key's newest entry; likewise the applied ledger. */
   private async mergeIndexRuns(connection: DuckDBConnection): Promise<void> {
+    await this.mergeAppliedRuns(connection);
     const runs = indexRunsToMerge(this.manifest);
     if (runs.length === 0) return;
     const paths = await this.fetch(runs);
@@ -409,6 +435,25 @@ class Commit {
     this.manifest.index = this.manifest.index.filter((run) => !merged.has(run));
     this.discard(runs);
     this.manifest.index.push(await this.runEntry(connection, path, `${this.id}-merged`, rows));
+  }
+
+  private async mergeAppliedRuns(connection: DuckDBConnection): Promise<void> {
+    const runs = smallestRunsToMerge(this.manifest.applied.runs);
+    if (runs.length === 0) return;
+    const paths = await this.fetch(runs);
+    const path = join(this.dir, 'merged-applied.parquet');
+    const rows = await copyRows(
+      connection,
+      `select silver_key, max(_commit) as _commit from read_parquet([${paths.map(sqlString).join(', ')}]) group by 1`,
+      path,
+    );
+    const merged = new Set(runs);
+    this.manifest.applied.runs = this.manifest.applied.runs.filter((run) => !merged.has(run));
+    this.discard(runs);
+    const key = stateKey(this.dataset.name, 'applied', `${this.id}-merged`);
+    const entry: StateObject = { key, eTag: '', rows };
+    this.manifest.applied.runs.push(entry);
+    this.uploads.push({ key, path, entry });
   }
 
   /** Local copies of state objects (from the cache when warm), pinned for this job. */

@@ -40,6 +40,11 @@ export function shouldCompact(
 
 /** The runs to merge now, if the index has grown past its bound: the smallest ones. */
 export function indexRunsToMerge(manifest: GoldManifest): IndexRun[] {
-  if (manifest.index.length <= COMPACTION.maxIndexRuns) return [];
-  return [...manifest.index].sort((a, b) => a.rows - b.rows).slice(0, COMPACTION.indexRunsPerMerge);
+  return smallestRunsToMerge(manifest.index);
+}
+
+/** Of runs appended one per commit (index, applied ledger), the smallest, once there are too many. */
+export function smallestRunsToMerge<T extends { rows: number }>(runs: readonly T[]): T[] {
+  if (runs.length <= COMPACTION.maxIndexRuns) return [];
+  return [...runs].sort((a, b) => a.rows - b.rows).slice(0, COMPACTION.indexRunsPerMerge);
 }

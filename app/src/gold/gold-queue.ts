@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { GoldJob } from './apply-to-gold';
+import type { GenerationSwitch } from './switch-generation';
+
+/** What the gold step runs, one at a time per dataset: a silver file to fold in, or a backfill's switch. */
+export type GoldMessage = GoldJob | GenerationSwitch;
 
 /** Where the ingestion step hands a silver file for its gold update. */
 export interface GoldQueue {
-  submit(job: GoldJob): Promise<void>;
+  submit(job: GoldMessage): Promise<void>;
 }
 
 /**
@@ -18,19 +22,21 @@ export class SqsGoldQueue implements GoldQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async submit(job: GoldJob): Promise<void> {
+  async submit(job: GoldMessage): Promise<void> {
     await this.sqs.send(new SendMessageCommand(goldMessage(this.queueUrl, job)));
   }
 }
 
-/** The FIFO message for a job: grouped by dataset, deduplicated by silver object. */
-export function goldMessage(queueUrl: string, job: GoldJob): SendMessageCommandInput {
+/** The FIFO message for a job: grouped by dataset, deduplicated by silver object (a switch, by its generation). */
+export function goldMessage(queueUrl: string, job: GoldMessage): SendMessageCommandInput {
   return {
     QueueUrl: queueUrl,
     MessageBody: JSON.stringify(job),
     MessageGroupId: job.dataset,
     // Any characters may appear in a key; SQS allows 128 of a restricted set.
-    MessageDeduplicationId: createHash('sha256').update(job.silverKey).digest('hex'),
+    MessageDeduplicationId: createHash('sha256')
+      .update('silverKey' in job ? job.silverKey : JSON.stringify(job))
+      .digest('hex'),
   };
 }
 
@@ -41,9 +47,9 @@ export function goldMessage(queueUrl: string, job: GoldJob): SendMessageCommandI
 export class InProcessGoldQueue implements GoldQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly apply: (job: GoldJob) => Promise<unknown>) {}
+  constructor(private readonly apply: (job: GoldMessage) => Promise<unknown>) {}
 
-  submit(job: GoldJob): Promise<void> {
+  submit(job: GoldMessage): Promise<void> {
     const previous = this.tails.get(job.dataset) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.apply(job));
     this.tails.set(job.dataset, run);

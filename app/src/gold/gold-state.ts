@@ -26,6 +26,20 @@ export interface GoldManifest {
   segments: SegmentEntry[];
   deletes: DeletesEntry[];
   index: IndexRun[];
+  /** Which silver files this state has applied (see applied-ledger.ts). */
+  applied: AppliedLedger;
+  /** The backfill generation this state was switched to, if any (a retried switch then only cleans up). */
+  generation?: string;
+}
+
+/**
+ * Parquet runs of (silver_key, _commit): one per commit, merged as they
+ * accumulate. `complete` is false for a state begun before the ledger
+ * existed, whose earlier commits it does not name.
+ */
+export interface AppliedLedger {
+  complete: boolean;
+  runs: StateObject[];
 }
 
 export interface StateObject {
@@ -60,7 +74,15 @@ export interface IndexRun extends StateObject {
 const FORMAT = 2;
 
 export function emptyManifest(dataset: string): GoldManifest {
-  return { format: FORMAT, dataset, version: 0, segments: [], deletes: [], index: [] };
+  return {
+    format: FORMAT,
+    dataset,
+    version: 0,
+    segments: [],
+    deletes: [],
+    index: [],
+    applied: { complete: true, runs: [] },
+  };
 }
 
 export async function loadManifest(s3: S3Client, bucket: string, dataset: string): Promise<GoldManifest> {
@@ -69,6 +91,8 @@ export async function loadManifest(s3: S3Client, bucket: string, dataset: string
   if (manifest.format !== FORMAT) {
     throw new Error(`gold state of ${dataset} has format ${manifest.format}; this version reads format ${FORMAT}`);
   }
+  // Written before the ledger: it cannot say which silver files its commits applied.
+  manifest.applied ??= { complete: false, runs: [] };
   return manifest;
 }
 

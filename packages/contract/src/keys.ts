@@ -58,7 +58,7 @@ export function goldPartitionKey(dataset: string, table: string, column: string,
 }
 
 /** Kinds of immutable objects in a dataset's gold state (see the README's "How gold stays correct"). */
-export type GoldStateKind = 'segments' | 'deletes' | 'index';
+export type GoldStateKind = 'segments' | 'deletes' | 'index' | 'applied';
 
 /**
  * The commit point of a dataset's gold state: which state objects are live.

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ export interface LocalS3Options {
   directory?: string;
   /** Print s3rver's request log. */
   verbose?: boolean;
+  /** Serves other APIs on the same port: returns true for a request it answers (S3 never sees it). */
+  intercept?: (request: IncomingMessage, response: ServerResponse) => boolean;
 }
 
 export interface LocalS3 {
@@ -108,7 +110,16 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // Our own HTTP server rather than s3rver.run(): its listen swallows errors
   // (a busy port hangs or crashes the process) and its close waits on idle keep-alive sockets.
   await s3rver.configureBuckets();
-  const http = createServer(s3rver.callback());
+  const callback = s3rver.callback();
+  const s3Api = (request: IncomingMessage, response: ServerResponse) => {
+    // s3rver decodes the copy source with decodeURI, which leaves %3D, %2B and the like encoded;
+    // re-encode so that it reads the key S3 would (the SDK encodes each segment as a component).
+    const source = request.headers['x-amz-copy-source'];
+    if (typeof source === 'string') request.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+    return callback(request, response);
+  };
+  const intercept = options.intercept;
+  const http = createServer(intercept ? (req, res) => intercept(req, res) || s3Api(req, res) : s3Api);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port ?? 0, '127.0.0.1', () => {

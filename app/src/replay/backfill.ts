@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { QUARANTINE_PREFIX, quarantineKey, REJECTS_PREFIX, rejectsKey, silverKey } from '@lakehouse/contract';
+import type { Config } from '../config';
+import type { Dataset } from '../datasets';
+import { applyToGold, type GoldJob } from '../gold/apply-to-gold';
+import type { GoldQueue } from '../gold/gold-queue';
+import { loadManifest } from '../gold/gold-state';
+import { generationName } from '../gold/switch-generation';
+import { type IngestOutcome, ingestObject } from '../ingest/ingest-object';
+import { ObjectCache } from '../io/object-cache';
+import { deleteObject, inParallel, listKeys } from '../io/s3-io';
+import type { Zones } from './left-behind';
+import type { PipelineTarget } from './pipeline-target';
+import { listRawObjects, type RawVersion, versionOf } from './raw-objects';
+
+export interface BackfillDeps {
+  s3: S3Client;
+  zones: Zones;
+  /** Runs the function's code here: DuckDB, temp storage, the object size limit, the gold state cache. */
+  cfg: Pick<Config, 'maxObjectBytes' | 'workDir' | 'duckdb' | 'goldCacheBytes'>;
+  /** Where the switch goes: the gold queue, in the dataset's group. */
+  target: PipelineTarget;
+}
+
+export interface BackfillOptions {
+  /** Raw objects processed at once. Default 2. */
+  concurrency?: number;
+  /** How long to wait for the gold step to switch to the new generation (0: do not wait). */
+  waitMs?: number;
+  pollMs?: number;
+  say?: (line: string) => void;
+  /** Names the generation; default the start time. */
+  stamp?: string;
+}
+
+export interface BackfillReport {
+  objects: number;
+  ingested: number;
+  quarantined: number;
+  skipped: number;
+  silverRows: number;
+  rejectedRows: number;
+  /** Outputs of the same raw versions the new transform no longer writes (a quarantine record, rejects, silver). */
+  removedOutputs: string[];
+  /** The generation gold was rebuilt in; none for a dataset without gold tables. */
+  generation?: string;
+  /** Whether the gold step had switched to it when the wait ended. */
+  switched: boolean;
+}
+
+/** Attempts per raw object: a transient fault is retried, as Lambda would. */
+const ATTEMPTS = 3;
+
+/**
+ * Rebuilds a dataset from raw after a change to its SQL or rules:
+ *
+ * 1. every current raw object of the dataset is processed again, once, with
+ *    the function's own code and the current transforms: its silver, rejects
+ *    or quarantine record are rewritten in place (same keys), and outputs it
+ *    no longer has are removed;
+ * 2. gold is built from those silver files, oldest raw object first, as a new
+ *    generation beside the live one (readers of the live tables see nothing of it);
+ * 3. a switch job goes to the gold queue, in the dataset's group, so it runs
+ *    between two gold updates: it catches up on the files gold applied since
+ *    step 1 began, replaces each live partition in one write and makes the
+ *    generation's state the live one (see switchGeneration).
+ */
+export async function backfill(
+  dataset: Dataset,
+  deps: BackfillDeps,
+  options: BackfillOptions = {},
+): Promise<BackfillReport> {
+  const { s3, zones } = deps;
+  const say = options.say ?? (() => {});
+  const hasGold = dataset.goldTables.length > 0;
+  const since = hasGold ? (await loadManifest(s3, zones.gold, dataset.name)).version : 0;
+  const raws = await listRawObjects(s3, zones.raw, { dataset: dataset.name });
+  const existing = new Set<string>();
+  for (const prefix of [
+    `${dataset.name}/`,
+    `${REJECTS_PREFIX}/${dataset.name}/`,
+    `${QUARANTINE_PREFIX}/${dataset.name}/`,
+  ]) {
+    for (const key of await listKeys(s3, zones.silver, prefix)) existing.add(key);
+  }
+  say(`backfill of ${dataset.name}: ${raws.length} raw object(s)${hasGold ? `, gold state at commit ${since}` : ''}`);
+
+  const report: BackfillReport = {
+    objects: raws.length,
+    ingested: 0,
+    quarantined: 0,
+    skipped: 0,
+    silverRows: 0,
+    rejectedRows: 0,
+    removedOutputs: [],
+    switched: false,
+  };
+  const jobs = new Map<string, GoldJob>();
+  const collect: GoldQueue = {
+    async submit(job) {
+      if ('silverKey' in job) jobs.set(job.silverKey, job);
+    },
+  };
+  const cfg = { ...deps.cfg, silverBucket: zones.silver, goldBucket: zones.gold };
+  const datasets = new Map([[dataset.name, dataset]]);
+  const jobOf = new Map<RawVersion, GoldJob>();
+  await inParallel(raws, options.concurrency ?? 2, async (raw) => {
+    const outcome = await withRetries(() =>
+      ingestObject(
+        {
+          bucket: zones.raw,
+          key: raw.key,
+          eTag: raw.eTag,
+          size: raw.size,
+          ...(raw.versionId ? { versionId: raw.versionId } : {}),
+        },
+        { s3, cfg, datasets, gold: collect },
+      ),
+    );
+    count(report, outcome);
+    if (outcome.status === 'ingested') {
+      const job = jobs.get(outcome.silverKey);
+      if (job) jobOf.set(raw, job);
+    }
+    const stale = staleOutputs(raw, outcome).filter((key) => existing.has(key));
+    await inParallel(stale, 4, (key) => deleteObject(s3, zones.silver, key));
+    report.removedOutputs.push(...stale);
+  });
+  say(
+    `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected), ` +
+      `${report.quarantined} quarantined, ${report.skipped} skipped; ${report.removedOutputs.length} stale output(s) removed`,
+  );
+  if (!hasGold) return report;
+
+  // Oldest raw object first, as they arrived: for a key in several files, the last one wins.
+  const generation = generationName(dataset.name, options.stamp ?? new Date().toISOString().replace(/[-:.]/g, ''));
+  const built: Dataset = { ...dataset, name: generation };
+  const cacheDir = join(deps.cfg.workDir, `backfill-cache-${randomUUID().slice(0, 8)}`);
+  const cache = new ObjectCache(cacheDir, deps.cfg.goldCacheBytes);
+  let commits = 0;
+  try {
+    for (const raw of raws) {
+      const job = jobOf.get(raw);
+      if (!job) continue;
+      await withRetries(() =>
+        applyToGold({ dataset: generation, silverKey: job.silverKey }, built, { s3, cfg, cache }),
+      );
+      commits++;
+    }
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+  report.generation = generation;
+  say(`gold: ${commits} file(s) applied to the new generation ${generation}`);
+
+  await deps.target.queueGold({ dataset: dataset.name, switchTo: { generation, since } });
+  say('switch queued in the gold queue (it runs between two gold updates of the dataset)');
+  if (!options.waitMs) return report;
+  const deadline = performance.now() + options.waitMs;
+  for (;;) {
+    const live = await loadManifest(s3, zones.gold, dataset.name);
+    report.switched = live.generation === generation;
+    if (report.switched || performance.now() >= deadline) break;
+    await new Promise((done) => setTimeout(done, options.pollMs ?? 500));
+  }
+  say(
+    report.switched
+      ? `done: gold of ${dataset.name} is the new generation`
+      : `not switched yet after ${Math.round(options.waitMs / 1000)} s: the gold queue may be busy (run pnpm reconcile to check later)`,
+  );
+  return report;
+}
+
+function count(report: BackfillReport, outcome: IngestOutcome): void {
+  if (outcome.status === 'ingested') {
+    report.ingested++;
+    report.silverRows += outcome.silverRows;
+    report.rejectedRows += outcome.rejectedRows;
+  } else if (outcome.status === 'quarantined') {
+    report.quarantined++;
+  } else {
+    report.skipped++;
+  }
+}
+
+/** The outputs this raw version may have had that its new outcome does not write. */
+function staleOutputs(raw: RawVersion, outcome: IngestOutcome): string[] {
+  if (outcome.status === 'skipped') return [];
+  const version = versionOf(raw);
+  const possible = [silverKey(raw.key, version), rejectsKey(raw.key, version), quarantineKey(raw.key, version)];
+  const written = outcome.status === 'ingested' ? [outcome.silverKey, outcome.rejectsKey] : [outcome.quarantineKey];
+  return possible.filter((key) => !written.includes(key));
+}
+
+async function withRetries<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= ATTEMPTS) throw error;
+      await new Promise((done) => setTimeout(done, 1000 * attempt));
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { datasetOf, QUARANTINE_PREFIX, quarantineKey, silverKey } from '@lakehouse/contract';
+import type { Config } from '../config';
+import type { Dataset } from '../datasets';
+import { readAppliedLedger } from '../gold/applied-ledger';
+import type { GoldJob } from '../gold/apply-to-gold';
+import { loadManifest } from '../gold/gold-state';
+import { listKeys } from '../io/s3-io';
+import { listRawObjects, type RawFilter, type RawVersion, versionOf } from './raw-objects';
+
+export interface Zones {
+  raw: string;
+  silver: string;
+  gold: string;
+}
+
+/** What reconcile finds: raw objects and silver files the pipeline has not finished with. */
+export interface LeftBehind {
+  /** Current raw objects looked at. */
+  scanned: number;
+  /** Current raw versions with neither a silver output nor a quarantine record. */
+  noOutcome: RawVersion[];
+  /** Silver outputs of current raw versions that their dataset's gold state has not applied, oldest first. */
+  notInGold: Array<{ raw: RawVersion; job: GoldJob }>;
+  /** Datasets whose gold state was begun before it recorded the files it applied: gold not checked. */
+  goldUnchecked: string[];
+}
+
+export interface ScanDeps {
+  s3: S3Client;
+  zones: Zones;
+  /** The datasets with gold tables are the ones whose gold is checked. */
+  datasets: ReadonlyMap<string, Dataset>;
+  /** Where DuckDB reads the gold state's ledger. */
+  cfg: Pick<Config, 'workDir' | 'duckdb'>;
+}
+
+/**
+ * Compares the zones: every current raw version should have a silver output
+ * or a quarantine record (outputs are keyed by raw key and version), and
+ * every silver output of a dataset with gold should be in its gold state's
+ * ledger. Only current versions count: an older version's silver file was
+ * superseded, and folding it into gold now would undo the newer one.
+ */
+export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Promise<LeftBehind> {
+  const { s3, zones } = deps;
+  const raws = await listRawObjects(s3, zones.raw, filter);
+  const datasets = [...new Set(raws.map((raw) => datasetOf(raw.key)))].sort();
+  const silver = new Set<string>();
+  for (const dataset of datasets) {
+    for (const prefix of [`${dataset}/`, `${QUARANTINE_PREFIX}/${dataset}/`]) {
+      for (const key of await listKeys(s3, zones.silver, prefix)) silver.add(key);
+    }
+  }
+
+  const noOutcome: RawVersion[] = [];
+  const ingested = new Map<string, Array<{ raw: RawVersion; job: GoldJob }>>();
+  for (const raw of raws) {
+    const output = silverKey(raw.key, versionOf(raw));
+    if (silver.has(output)) {
+      const dataset = datasetOf(raw.key);
+      ingested.set(dataset, [...(ingested.get(dataset) ?? []), { raw, job: { dataset, silverKey: output } }]);
+    } else if (!silver.has(quarantineKey(raw.key, versionOf(raw)))) {
+      noOutcome.push(raw);
+    }
+  }
+
+  const notInGold: LeftBehind['notInGold'] = [];
+  const goldUnchecked: string[] = [];
+  for (const [dataset, outputs] of ingested) {
+    if (!deps.datasets.get(dataset)?.goldTables.length) continue;
+    const manifest = await loadManifest(s3, zones.gold, dataset);
+    if (!manifest.applied.complete) {
+      goldUnchecked.push(dataset);
+      continue;
+    }
+    const applied = await readAppliedLedger(s3, { ...deps.cfg, goldBucket: zones.gold }, manifest);
+    notInGold.push(...outputs.filter(({ job }) => !applied.has(job.silverKey)));
+  }
+  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked };
+}
+
+/** True when nothing is left behind. */
+export const isWhole = (found: LeftBehind) => found.noOutcome.length === 0 && found.notInGold.length === 0;

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { silverKey } from '@lakehouse/contract';
+import type { S3EventRecord } from 'aws-lambda';
+import type { GoldMessage } from '../gold/gold-queue';
+import { decodeS3Key } from '../ingest/s3-event';
+import { failedRecordsOf, failureReason } from './failure-record';
+import { findLeftBehind, type ScanDeps } from './left-behind';
+import type { PipelineTarget } from './pipeline-target';
+import { listRawObjects, type RawVersion, versionOf } from './raw-objects';
+
+export interface RedriveDeps extends ScanDeps {
+  sqs: SQSClient;
+  target: PipelineTarget;
+  queues: { failedEvents: string; goldDeadLetter: string };
+}
+
+export interface RedriveOptions {
+  /** How long to wait for the re-submitted work before reporting what still fails (0: do not wait). */
+  waitMs?: number;
+  pollMs?: number;
+  say?: (line: string) => void;
+}
+
+export interface RedriveReport {
+  /** S3 events handed to the ingestion function again. */
+  events: string[];
+  /** Gold jobs moved from the dead-letter queue back to the gold queue. */
+  goldJobs: string[];
+  /** Events and jobs dropped because a newer version of their object has been written since (its own event covers it). */
+  superseded: string[];
+  /** Messages left in the failed-events queue: not on-failure records of S3 events. */
+  unreadable: string[];
+  /** After the wait: raw keys (or silver keys) that failed again, and why. */
+  stillFailing: Array<{ key: string; reason: string }>;
+  /** After the wait: re-submitted work with no outcome yet and no new failure. */
+  pending: string[];
+}
+
+/** Long enough to re-submit a batch; a message not deleted reappears after it. */
+const VISIBILITY_SECONDS = 300;
+
+/**
+ * Empties the failed-events queue into the ingestion function (each
+ * message's original S3 event, as an asynchronous invocation) and the gold
+ * dead-letter queue into the gold queue, then waits and reports what still
+ * fails, with the error of its new on-failure record. Only the current
+ * version of an object is re-run: replaying an older one would let its rows
+ * win over the newer version's in gold.
+ */
+export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): Promise<RedriveReport> {
+  const say = options.say ?? (() => {});
+  const report: RedriveReport = {
+    events: [],
+    goldJobs: [],
+    superseded: [],
+    unreadable: [],
+    stillFailing: [],
+    pending: [],
+  };
+  const current = new Map((await listRawObjects(deps.s3, deps.zones.raw)).map((raw) => [raw.key, raw]));
+  const currentSilver = new Set([...current.values()].map((raw) => silverKey(raw.key, versionOf(raw))));
+  const seenFailures = new Set<string>();
+
+  await drain(deps.sqs, deps.queues.failedEvents, async (message) => {
+    seenFailures.add(message.id);
+    const failed = failedRecordsOf(message.body);
+    if (!failed) {
+      report.unreadable.push(message.id);
+      say(`left in the failed-events queue: message ${message.id} is not an on-failure record of an S3 event`);
+      return false;
+    }
+    for (const record of failed.records) {
+      const key = decodeS3Key(record.s3.object.key);
+      if (!isCurrent(record, current.get(key))) {
+        report.superseded.push(key);
+        say(`dropped ${key}: it has been overwritten or deleted since this event`);
+        continue;
+      }
+      say(`re-running ${key} (${failureReason(failed.record)})`);
+      await deps.target.ingest(record);
+      report.events.push(key);
+    }
+    return true;
+  });
+
+  await drain(deps.sqs, deps.queues.goldDeadLetter, async (message) => {
+    const job = JSON.parse(message.body) as GoldMessage;
+    const name = 'silverKey' in job ? job.silverKey : `${job.dataset} switch to ${job.switchTo.generation}`;
+    if ('silverKey' in job && !currentSilver.has(job.silverKey)) {
+      report.superseded.push(job.silverKey);
+      say(`dropped gold job ${job.silverKey}: its raw object has been overwritten or deleted since`);
+      return true;
+    }
+    // A new deduplication id: the original one may still be inside SQS's five-minute window.
+    await deps.target.queueGold(job, createHash('sha256').update(`redrive:${message.id}`).digest('hex'));
+    report.goldJobs.push(name);
+    say(`moved back to the gold queue: ${name}`);
+    return true;
+  });
+  say(
+    `redriven: ${report.events.length} event(s) to the ingestion function, ${report.goldJobs.length} gold job(s) to the gold queue`,
+  );
+  if (!options.waitMs || report.events.length + report.goldJobs.length === 0) return report;
+
+  const deadline = performance.now() + options.waitMs;
+  for (;;) {
+    const found = await findLeftBehind(deps);
+    const left = new Set([...found.noOutcome.map((raw) => raw.key), ...found.notInGold.map(({ raw }) => raw.key)]);
+    const leftSilver = new Set(found.notInGold.map(({ job }) => job.silverKey));
+    const failures = await newFailures(deps.sqs, deps.queues.failedEvents, seenFailures);
+    report.stillFailing = [
+      ...report.events.filter((key) => failures.has(key)).map((key) => ({ key, reason: failures.get(key) as string })),
+    ];
+    report.pending = [
+      ...report.events.filter((key) => left.has(key) && !failures.has(key)),
+      ...report.goldJobs.filter((key) => leftSilver.has(key)),
+    ];
+    if (report.pending.length === 0 || performance.now() >= deadline) break;
+    await new Promise((done) => setTimeout(done, options.pollMs ?? 500));
+  }
+  for (const { key, reason } of report.stillFailing) say(`still failing: ${key}: ${reason}`);
+  for (const key of report.pending) say(`no outcome yet: ${key} (still running or being retried; run again later)`);
+  if (report.stillFailing.length + report.pending.length === 0) say('done: everything redriven has its outcome');
+  return report;
+}
+
+function isCurrent(record: S3EventRecord, raw: RawVersion | undefined): boolean {
+  if (!raw) return false;
+  const { versionId, eTag } = record.s3.object;
+  return versionId ? versionId === raw.versionId : !eTag || eTag.replace(/"/g, '') === raw.eTag;
+}
+
+interface QueueMessage {
+  id: string;
+  body: string;
+}
+
+/** Receives every message of a queue once; `handle` returning true deletes it. */
+async function drain(sqs: SQSClient, queueUrl: string, handle: (message: QueueMessage) => Promise<boolean>) {
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: VISIBILITY_SECONDS }),
+    );
+    if (Messages.length === 0) return;
+    for (const message of Messages) {
+      const done = await handle({ id: message.MessageId ?? '', body: message.Body ?? '' });
+      if (done) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+}
+
+/** Raw keys of the on-failure records that arrived after the redrive began, with why; read without hiding them. */
+async function newFailures(sqs: SQSClient, queueUrl: string, seen: ReadonlySet<string>): Promise<Map<string, string>> {
+  const failures = new Map<string, string>();
+  const peeked = new Set<string>();
+  for (let batch = 0; batch < 10; batch++) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+    );
+    const fresh = Messages.filter((message) => !peeked.has(message.MessageId ?? ''));
+    if (fresh.length === 0) break;
+    for (const message of fresh) {
+      peeked.add(message.MessageId ?? '');
+      if (seen.has(message.MessageId ?? '')) continue;
+      const failed = failedRecordsOf(message.Body ?? '');
+      for (const record of failed?.records ?? []) {
+        failures.set(decodeS3Key(record.s3.object.key), failureReason((failed as NonNullable<typeof failed>).record));
+      }
+    }
+  }
+  return failures;
+}
