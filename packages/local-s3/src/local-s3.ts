@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import S3rver from 's3rver';
+import { type FilesystemStore, makeObjectWritesAtomic } from './atomic-store';
 import { toAwsRecord } from './event-record';
 
 // s3rver keeps its accounts in a registry; register the conventional local
@@ -73,6 +74,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
   const server = s3rver as unknown as S3rverInternals;
+  makeObjectWritesAtomic(server.store as unknown as FilesystemStore);
 
   // s3rver reports a completed multipart upload as a POST; tag the request so
   // the record can say CompleteMultipartUpload as S3 does.

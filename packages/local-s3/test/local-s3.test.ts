@@ -1,4 +1,5 @@
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3EventRecord } from 'aws-lambda';
 import { encodeEventKey, type LocalS3, startLocalS3 } from '../src';
@@ -67,6 +68,30 @@ describe('startLocalS3', () => {
     await s3.client().send(new PutObjectCommand({ Bucket: 'raw', Key: 'k', Body: '2' }));
     const [first, second] = [await nextRecord(), await nextRecord()];
     expect(second.s3.object.sequencer > first.s3.object.sequencer).toBe(true);
+  });
+  it('replaces an object as S3 does: a GET racing PUTs of the same key reads one whole version', async () => {
+    const client = s3.client();
+    const versions = ['a'.repeat(400_000), 'b'.repeat(10), 'c'.repeat(250_000)];
+    await client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'racy.txt', Body: versions[0] }));
+    const reads = Array.from({ length: 30 }, async () => {
+      const got = await client.send(new GetObjectCommand({ Bucket: 'raw', Key: 'racy.txt' }));
+      return { body: await got.Body?.transformToString(), eTag: got.ETag };
+    });
+    const writes = Array.from({ length: 30 }, (_, i) =>
+      client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'racy.txt', Body: versions[i % 3] })),
+    );
+    const [read] = await Promise.all([Promise.all(reads), Promise.all(writes)]);
+    for (const { body, eTag } of read) {
+      expect(versions).toContain(body);
+      expect(eTag).toBe(
+        `"${createHash('md5')
+          .update(body as string)
+          .digest('hex')}"`,
+      );
+    }
+    await s3.client().send(new CopyObjectCommand({ Bucket: 'raw', Key: 'copy=1.txt', CopySource: 'raw/racy.txt' }));
+    const copied = await client.send(new GetObjectCommand({ Bucket: 'raw', Key: 'copy=1.txt' }));
+    expect(versions).toContain(await copied.Body?.transformToString());
   });
 });
 
