@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -6,60 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { localClientConfig } from '@lakehouse/local-s3';
-import { REPO_ROOT } from '../local/local-lakehouse';
+import { pnpm, run, until } from './support/commands';
 import { trip, tripsCsv } from './support/trips';
-
-/** `pnpm <args>` as a user runs it, from `cwd`; each its own process group, like a terminal job. */
-function pnpm(args: string[], cwd = REPO_ROOT): ChildProcess & { out: () => string; err: () => string } {
-  const child = spawn('pnpm', ['--dir', REPO_ROOT, ...args], {
-    cwd,
-    detached: true,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk) => (out += chunk));
-  child.stderr?.on('data', (chunk) => (err += chunk));
-  return Object.assign(child, { out: () => out, err: () => err });
-}
-
-async function run(args: string[], cwd?: string) {
-  const child = pnpm(args, cwd);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, out: child.out(), err: child.err() };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The script's own stderr lines, without the one pnpm adds for a failed script and its `$ command` echo. */
 const ownLines = (stderr: string) =>
   stderr.split('\n').filter((line) => line && !line.startsWith('$ ') && !line.includes('ELIFECYCLE'));
 
 describe('commands: help, wrong flags, paths, Ctrl-C', () => {
-  describe.each(['dev', 'demo', 'bench', 'generate-trips', 'sql'])('pnpm %s', (command) => {
-    it('answers --help with its usage and exit code 0', async () => {
-      const { code, out } = await run([command, '--help']);
+  describe.each(['dev', 'demo', 'bench', 'generate-trips', 'sql', 'reconcile', 'redrive', 'backfill'])(
+    'pnpm %s',
+    (command) => {
+      it('answers --help with its usage and exit code 0', async () => {
+        const { code, out } = await run([command, '--help']);
 
-      expect(code).toBe(0);
-      expect(out).toContain(`pnpm ${command}`);
-      expect(out).toContain('--help');
-    });
+        expect(code).toBe(0);
+        expect(out).toContain(`pnpm ${command}`);
+        expect(out).toContain('--help');
+      });
 
-    it('answers a wrong flag with one line saying what is wrong, and exit code 2', async () => {
-      const { code, err } = await run([command, '--no-such-flag']);
+      it('answers a wrong flag with one line saying what is wrong, and exit code 2', async () => {
+        const { code, err } = await run([command, '--no-such-flag']);
 
-      expect(code).toBe(2);
-      expect(ownLines(err)).toEqual(["error: Unknown option '--no-such-flag'", 'Run with --help for the options.']);
-      expect(err).not.toMatch(/ERR_PARSE_ARGS|at .*\(.*:\d+:\d+\)|ERR_PNPM/);
-    });
-  });
+        expect(code).toBe(2);
+        expect(ownLines(err)).toEqual(["error: Unknown option '--no-such-flag'", 'Run with --help for the options.']);
+        expect(err).not.toMatch(/ERR_PARSE_ARGS|at .*\(.*:\d+:\d+\)|ERR_PNPM/);
+      });
+    },
+  );
 
   it('pnpm sql prints numbers as numbers, and reads paths relative to the folder it was run from', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'sql-here-'));
