@@ -2,9 +2,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadConfig } from '../src/config';
 import { type Dataset, loadDatasets } from '../src/datasets';
+import { readAppliedLedger } from '../src/gold/applied-ledger';
 import { COMPACTION } from '../src/gold/compaction';
 import type { GoldManifest } from '../src/gold/gold-state';
 import { handleS3Event } from '../src/handler';
+import { findLeftBehind } from '../src/replay/left-behind';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { writeWithDuckDB } from './support/fixtures';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
@@ -173,6 +175,38 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     const totals = await goldTotals();
     expect(totals['2026-04-09']).toEqual({ trips: 2, fare: 20 });
     expect(Object.values(totals).reduce((sum, day) => sum + day.trips, 0)).toBe(files * 2);
+  });
+
+  it(`names every applied silver file in its ledger, one with no row too, and merges its runs beyond ${COMPACTION.maxIndexRuns}`, async () => {
+    const applied: string[] = [];
+    for (let i = 0; i < COMPACTION.maxIndexRuns + 2; i++) {
+      const outcome = await ingest(`trips/f${i}.csv`, day(`f${i}-`, 2));
+      if (outcome?.status === 'ingested') applied.push(outcome.silverKey);
+    }
+    // Every row broken: nothing to fold into gold, but the file has been applied all the same.
+    const rejected = await ingest('trips/all-rejected.csv', tripsCsv([trip({ trip_id: 'x', fare: -1 })]));
+    expect(rejected).toMatchObject({ status: 'ingested', silverRows: 0 });
+    if (rejected?.status === 'ingested') applied.push(rejected.silverKey);
+
+    const current = await manifest();
+    expect(current.applied.complete).toBe(true);
+    expect(current.applied.runs.length).toBeLessThanOrEqual(COMPACTION.maxIndexRuns);
+    expect([...(await readAppliedLedger(rt.s3, rt.cfg, current)).keys()].sort()).toEqual(applied.sort());
+    await expectNoOrphans();
+  });
+
+  it('marks a state begun before the ledger as incomplete, and reconcile then leaves its gold unchecked', async () => {
+    await ingest('trips/a.csv', day('a', 2));
+    const { applied: _, ...older } = await manifest();
+    await lake.s3
+      .client()
+      .send(new PutObjectCommand({ Bucket: BUCKETS.gold, Key: goldManifestKey('trips'), Body: JSON.stringify(older) }));
+
+    await ingest('trips/b.csv', day('b', 2));
+
+    expect((await manifest()).applied).toMatchObject({ complete: false, runs: [expect.anything()] });
+    const found = await findLeftBehind({ s3: rt.s3, zones: BUCKETS, datasets: rt.datasets, cfg: rt.cfg });
+    expect(found).toMatchObject({ noOutcome: [], notInGold: [], goldUnchecked: ['trips'] });
   });
 
   it('leaves state as it was when an update fails before its commit, and the retry applies it once', async () => {

@@ -24,6 +24,8 @@ export interface LeftBehind {
   notInGold: Array<{ raw: RawVersion; job: GoldJob }>;
   /** Datasets whose gold state was begun before it recorded the files it applied: gold not checked. */
   goldUnchecked: string[];
+  /** In datasets with gold, for current raw versions: the last commit that applied their silver file (what a replay waits to see grow). */
+  appliedCommits: Map<string, number>;
 }
 
 export interface ScanDeps {
@@ -54,20 +56,20 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
   }
 
   const noOutcome: RawVersion[] = [];
-  const ingested = new Map<string, Array<{ raw: RawVersion; job: GoldJob }>>();
+  const silverOutputs = new Set<string>();
+  const byDataset = new Map<string, Array<{ raw: RawVersion; job: GoldJob }>>();
   for (const raw of raws) {
+    const dataset = datasetOf(raw.key);
     const output = silverKey(raw.key, versionOf(raw));
-    if (silver.has(output)) {
-      const dataset = datasetOf(raw.key);
-      ingested.set(dataset, [...(ingested.get(dataset) ?? []), { raw, job: { dataset, silverKey: output } }]);
-    } else if (!silver.has(quarantineKey(raw.key, versionOf(raw)))) {
-      noOutcome.push(raw);
-    }
+    byDataset.set(dataset, [...(byDataset.get(dataset) ?? []), { raw, job: { dataset, silverKey: output } }]);
+    if (silver.has(output)) silverOutputs.add(output);
+    else if (!silver.has(quarantineKey(raw.key, versionOf(raw)))) noOutcome.push(raw);
   }
 
   const notInGold: LeftBehind['notInGold'] = [];
   const goldUnchecked: string[] = [];
-  for (const [dataset, outputs] of ingested) {
+  const appliedCommits = new Map<string, number>();
+  for (const [dataset, outputs] of byDataset) {
     if (!deps.datasets.get(dataset)?.goldTables.length) continue;
     const manifest = await loadManifest(s3, zones.gold, dataset);
     if (!manifest.applied.complete) {
@@ -75,9 +77,13 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
       continue;
     }
     const applied = await readAppliedLedger(s3, { ...deps.cfg, goldBucket: zones.gold }, manifest);
-    notInGold.push(...outputs.filter(({ job }) => !applied.has(job.silverKey)));
+    for (const output of outputs) {
+      const commit = applied.get(output.job.silverKey);
+      if (commit !== undefined) appliedCommits.set(output.job.silverKey, commit);
+      else if (silverOutputs.has(output.job.silverKey)) notInGold.push(output);
+    }
   }
-  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked };
+  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits };
 }
 
 /** True when nothing is left behind. */

@@ -1,7 +1,8 @@
+import { datasetOf, silverKey } from '@lakehouse/contract';
 import { inParallel } from '../io/s3-io';
 import { findLeftBehind, isWhole, type LeftBehind, type ScanDeps } from './left-behind';
 import type { PipelineTarget } from './pipeline-target';
-import { creationRecord, type RawFilter } from './raw-objects';
+import { creationRecord, type RawFilter, versionOf } from './raw-objects';
 
 export interface ReconcileOptions extends RawFilter {
   /** Only report. */
@@ -57,28 +58,38 @@ export async function reconcile(
   say(`replayed: ${replayed.events} event(s) to the ingestion function, ${replayed.goldJobs} gold job(s) queued`);
   if (!options.waitMs) return { found, replayed };
 
-  const replayedKeys = new Set([...found.noOutcome, ...found.notInGold.map(({ raw }) => raw)].map((raw) => raw.key));
-  const remaining = await waitForWhole(deps, filter, replayedKeys, options.waitMs, options.pollMs ?? 500);
+  const remaining = await waitForReplay(deps, filter, found, options.waitMs, options.pollMs ?? 500);
   if (isWhole(remaining)) say('done: every replayed object now has its outcome, and gold has every silver file');
   else describe(remaining, say, `still left behind after ${Math.round(options.waitMs / 1000)} s`);
   return { found, replayed, remaining };
 }
 
-/** Scans again until none of `keys` is left behind, or the time is up; returns what is left of them. */
-export async function waitForWhole(
+/**
+ * Scans again until the replayed work has landed, or the time is up; returns
+ * what is left of it. A replayed event has landed when its object has an
+ * outcome and, where the dataset has gold, gold has applied its silver file
+ * since the first scan (it may have been applied before, and lost its silver since).
+ */
+async function waitForReplay(
   deps: ScanDeps,
   filter: RawFilter,
-  keys: ReadonlySet<string>,
+  first: LeftBehind,
   waitMs: number,
   pollMs: number,
 ): Promise<LeftBehind> {
+  const replayed = new Set([...first.noOutcome, ...first.notInGold.map(({ raw }) => raw)].map((raw) => raw.key));
   const deadline = performance.now() + waitMs;
   for (;;) {
     const found = await findLeftBehind(deps, filter);
+    const awaitingGold = first.noOutcome.flatMap((raw) => {
+      const job = { dataset: datasetOf(raw.key), silverKey: silverKey(raw.key, versionOf(raw)) };
+      const commit = found.appliedCommits.get(job.silverKey);
+      return commit !== undefined && commit <= (first.appliedCommits.get(job.silverKey) ?? 0) ? [{ raw, job }] : [];
+    });
     const left: LeftBehind = {
       ...found,
-      noOutcome: found.noOutcome.filter((raw) => keys.has(raw.key)),
-      notInGold: found.notInGold.filter(({ raw }) => keys.has(raw.key)),
+      noOutcome: found.noOutcome.filter((raw) => replayed.has(raw.key)),
+      notInGold: [...found.notInGold.filter(({ raw }) => replayed.has(raw.key)), ...awaitingGold],
     };
     if (isWhole(left) || performance.now() >= deadline) return left;
     await new Promise((done) => setTimeout(done, pollMs));
