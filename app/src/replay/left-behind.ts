@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetOf, QUARANTINE_PREFIX, quarantineKey, silverKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
+import { SourceGoneError } from '../errors';
 import { readAppliedLedger } from '../gold/applied-ledger';
 import type { GoldJob } from '../gold/apply-to-gold';
 import { loadManifest } from '../gold/gold-state';
@@ -71,12 +72,11 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
   const appliedCommits = new Map<string, number>();
   for (const [dataset, outputs] of byDataset) {
     if (!deps.datasets.get(dataset)?.goldTables.length) continue;
-    const manifest = await loadManifest(s3, zones.gold, dataset);
-    if (!manifest.applied.complete) {
+    const applied = await currentLedger(deps, dataset);
+    if (!applied) {
       goldUnchecked.push(dataset);
       continue;
     }
-    const applied = await readAppliedLedger(s3, { ...deps.cfg, goldBucket: zones.gold }, manifest);
     for (const output of outputs) {
       const commit = applied.get(output.job.silverKey);
       if (commit !== undefined) appliedCommits.set(output.job.silverKey, commit);
@@ -85,6 +85,25 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
   }
   return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits };
 }
+
+/**
+ * The ledger of the dataset's live gold state, or undefined when the state
+ * predates it. Gold may commit meanwhile and merge away a run the manifest
+ * named: then the newer manifest is read.
+ */
+async function currentLedger(deps: ScanDeps, dataset: string): Promise<Map<string, number> | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const manifest = await loadManifest(deps.s3, deps.zones.gold, dataset);
+    if (!manifest.applied.complete) return undefined;
+    try {
+      return await readAppliedLedger(deps.s3, { ...deps.cfg, goldBucket: deps.zones.gold }, manifest);
+    } catch (error) {
+      if (!(error instanceof SourceGoneError) || attempt >= LEDGER_ATTEMPTS) throw error;
+    }
+  }
+}
+
+const LEDGER_ATTEMPTS = 5;
 
 /** True when nothing is left behind. */
 export const isWhole = (found: LeftBehind) => found.noOutcome.length === 0 && found.notInGold.length === 0;
