@@ -209,6 +209,31 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     expect(found).toMatchObject({ noOutcome: [], notInGold: [], goldUnchecked: ['trips'] });
   });
 
+  it('lets reconcile read the newer manifest when gold merges away a ledger run it was reading', async () => {
+    for (let i = 0; i < COMPACTION.maxIndexRuns; i++) await ingest(`trips/f${i}.csv`, day(`f${i}-`, 1));
+    const scanner = lake.s3.client();
+    let merged = false;
+    // Gold commits while reconcile reads: the commit that adds a ninth run merges the first one away.
+    scanner.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = String((args.input as { Key?: string }).Key);
+        if (!merged && context.commandName === 'GetObjectCommand' && key.endsWith('/applied/1.parquet')) {
+          merged = true;
+          await ingest('trips/late.csv', day('late-', 1));
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'commitWhileReading' },
+    );
+
+    const found = await findLeftBehind({ s3: scanner, zones: BUCKETS, datasets: rt.datasets, cfg: rt.cfg });
+
+    expect(merged).toBe(true);
+    expect((await manifest()).applied.runs.map((run) => run.key)).not.toContain('_state/trips/applied/1.parquet');
+    // The late file came after raw was listed; every file listed is found applied.
+    expect(found).toMatchObject({ scanned: COMPACTION.maxIndexRuns, noOutcome: [], notInGold: [] });
+  });
+
   it('leaves state as it was when an update fails before its commit, and the retry applies it once', async () => {
     await ingest('trips/a.csv', day('a', 2));
     let failNext = true;
