@@ -287,7 +287,10 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
   function reportAbandoned(event: EventScope, error?: unknown): void {
     report(
       {
-        ...stamp('warn', 'abandoned on shutdown before writing any output; upload again to process'),
+        ...stamp(
+          'warn',
+          'abandoned on shutdown before writing any output; pnpm reconcile processes it after a restart',
+        ),
         ...event.base,
         status: 'abandoned',
         attempts: event.attempts,
@@ -422,7 +425,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       const now = performance.now();
       for (const dropped of queue.drop()) {
         report({
-          ...stamp('warn', 'not processed: the lakehouse stopped first; upload again to process'),
+          ...stamp('warn', 'not processed: the lakehouse stopped first; pnpm reconcile processes it after a restart'),
           ...eventBase(dropped.record, Math.round(now - dropped.receivedAt)),
           status: 'abandoned',
           attempts: 0,
