@@ -78,6 +78,44 @@ export async function backfill(
   const hasGold = dataset.goldTables.length > 0;
   const since = hasGold ? (await loadManifest(s3, zones.gold, dataset.name)).version : 0;
   const raws = await listRawObjects(s3, zones.raw, { dataset: dataset.name });
+  say(`backfill of ${dataset.name}: ${raws.length} raw object(s)${hasGold ? `, gold state at commit ${since}` : ''}`);
+
+  const { report, jobs } = await rebuildSilver(dataset, raws, deps, options.concurrency ?? 2);
+  say(
+    `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected), ` +
+      `${report.quarantined} quarantined, ${report.skipped} skipped; ${report.removedOutputs.length} stale output(s) removed`,
+  );
+  if (!hasGold) return report;
+
+  const stamp = options.stamp ?? new Date().toISOString().replace(/[-:.]/g, '');
+  report.generation = generationName(dataset.name, stamp);
+  await buildGeneration(dataset, report.generation, jobs, deps);
+  say(`gold: ${jobs.length} file(s) applied to the new generation ${report.generation}`);
+
+  await deps.target.queueGold({ dataset: dataset.name, switchTo: { generation: report.generation, since } });
+  say('switch queued in the gold queue (it runs between two gold updates of the dataset)');
+  if (!options.waitMs) return report;
+  report.switched = await switched(deps, dataset.name, report.generation, options.waitMs, options.pollMs ?? 500);
+  say(
+    report.switched
+      ? `done: gold of ${dataset.name} is the new generation`
+      : `not switched after ${Math.round(options.waitMs / 1000)} s: the gold queue may be busy, or the switch failed ` +
+          "(see the gold function's log; pnpm redrive moves a dead-lettered switch back)",
+  );
+  return report;
+}
+
+/**
+ * Step 1: every raw object through the function's own ingestion, with its
+ * gold jobs kept (in raw order) instead of queued, and the outputs its new
+ * outcome no longer writes removed.
+ */
+async function rebuildSilver(
+  dataset: Dataset,
+  raws: readonly RawVersion[],
+  { s3, zones, cfg }: BackfillDeps,
+  concurrency: number,
+): Promise<{ report: BackfillReport; jobs: GoldJob[] }> {
   const existing = new Set<string>();
   for (const prefix of [
     `${dataset.name}/`,
@@ -86,8 +124,6 @@ export async function backfill(
   ]) {
     for (const key of await listKeys(s3, zones.silver, prefix)) existing.add(key);
   }
-  say(`backfill of ${dataset.name}: ${raws.length} raw object(s)${hasGold ? `, gold state at commit ${since}` : ''}`);
-
   const report: BackfillReport = {
     objects: raws.length,
     ingested: 0,
@@ -98,80 +134,76 @@ export async function backfill(
     removedOutputs: [],
     switched: false,
   };
-  const jobs = new Map<string, GoldJob>();
-  const collect: GoldQueue = {
+  const submitted = new Map<string, GoldJob>();
+  const keep: GoldQueue = {
     async submit(job) {
-      if ('silverKey' in job) jobs.set(job.silverKey, job);
+      if ('silverKey' in job) submitted.set(job.silverKey, job);
     },
   };
-  const cfg = { ...deps.cfg, silverBucket: zones.silver, goldBucket: zones.gold };
-  const datasets = new Map([[dataset.name, dataset]]);
+  const ingestDeps = {
+    s3,
+    cfg: { ...cfg, silverBucket: zones.silver },
+    datasets: new Map([[dataset.name, dataset]]),
+    gold: keep,
+  };
   const jobOf = new Map<RawVersion, GoldJob>();
-  await inParallel(raws, options.concurrency ?? 2, async (raw) => {
-    const outcome = await withRetries(() =>
-      ingestObject(
-        {
-          bucket: zones.raw,
-          key: raw.key,
-          eTag: raw.eTag,
-          size: raw.size,
-          ...(raw.versionId ? { versionId: raw.versionId } : {}),
-        },
-        { s3, cfg, datasets, gold: collect },
-      ),
-    );
+  await inParallel(raws, concurrency, async (raw) => {
+    const object = {
+      bucket: zones.raw,
+      key: raw.key,
+      eTag: raw.eTag,
+      size: raw.size,
+      ...(raw.versionId ? { versionId: raw.versionId } : {}),
+    };
+    const outcome = await withRetries(() => ingestObject(object, ingestDeps));
     count(report, outcome);
-    if (outcome.status === 'ingested') {
-      const job = jobs.get(outcome.silverKey);
-      if (job) jobOf.set(raw, job);
-    }
+    const job = outcome.status === 'ingested' ? submitted.get(outcome.silverKey) : undefined;
+    if (job) jobOf.set(raw, job);
     const stale = staleOutputs(raw, outcome).filter((key) => existing.has(key));
     await inParallel(stale, 4, (key) => deleteObject(s3, zones.silver, key));
     report.removedOutputs.push(...stale);
   });
-  say(
-    `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected), ` +
-      `${report.quarantined} quarantined, ${report.skipped} skipped; ${report.removedOutputs.length} stale output(s) removed`,
-  );
-  if (!hasGold) return report;
-
   // Oldest raw object first, as they arrived: for a key in several files, the last one wins.
-  const generation = generationName(dataset.name, options.stamp ?? new Date().toISOString().replace(/[-:.]/g, ''));
+  const jobs = raws.flatMap((raw) => jobOf.get(raw) ?? []);
+  return { report, jobs };
+}
+
+/** Step 2: the silver files folded, in order, into a gold state and tables of the generation's own. */
+async function buildGeneration(
+  dataset: Dataset,
+  generation: string,
+  jobs: readonly GoldJob[],
+  { s3, zones, cfg }: BackfillDeps,
+): Promise<void> {
   const built: Dataset = { ...dataset, name: generation };
-  const cacheDir = join(deps.cfg.workDir, `backfill-cache-${randomUUID().slice(0, 8)}`);
-  const cache = new ObjectCache(cacheDir, deps.cfg.goldCacheBytes);
-  let commits = 0;
+  const goldCfg = { ...cfg, silverBucket: zones.silver, goldBucket: zones.gold };
+  const cacheDir = join(cfg.workDir, `backfill-cache-${randomUUID().slice(0, 8)}`);
+  const cache = new ObjectCache(cacheDir, cfg.goldCacheBytes);
   try {
-    for (const raw of raws) {
-      const job = jobOf.get(raw);
-      if (!job) continue;
+    for (const job of jobs) {
       await withRetries(() =>
-        applyToGold({ dataset: generation, silverKey: job.silverKey }, built, { s3, cfg, cache }),
+        applyToGold({ dataset: generation, silverKey: job.silverKey }, built, { s3, cfg: goldCfg, cache }),
       );
-      commits++;
     }
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }
-  report.generation = generation;
-  say(`gold: ${commits} file(s) applied to the new generation ${generation}`);
+}
 
-  await deps.target.queueGold({ dataset: dataset.name, switchTo: { generation, since } });
-  say('switch queued in the gold queue (it runs between two gold updates of the dataset)');
-  if (!options.waitMs) return report;
-  const deadline = performance.now() + options.waitMs;
+/** Step 3's end: whether the live manifest names the generation within `waitMs`. */
+async function switched(
+  { s3, zones }: BackfillDeps,
+  dataset: string,
+  generation: string,
+  waitMs: number,
+  pollMs: number,
+): Promise<boolean> {
+  const deadline = performance.now() + waitMs;
   for (;;) {
-    const live = await loadManifest(s3, zones.gold, dataset.name);
-    report.switched = live.generation === generation;
-    if (report.switched || performance.now() >= deadline) break;
-    await new Promise((done) => setTimeout(done, options.pollMs ?? 500));
+    if ((await loadManifest(s3, zones.gold, dataset)).generation === generation) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((done) => setTimeout(done, pollMs));
   }
-  say(
-    report.switched
-      ? `done: gold of ${dataset.name} is the new generation`
-      : `not switched yet after ${Math.round(options.waitMs / 1000)} s: the gold queue may be busy (run pnpm reconcile to check later)`,
-  );
-  return report;
 }
 
 function count(report: BackfillReport, outcome: IngestOutcome): void {

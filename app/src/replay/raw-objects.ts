@@ -94,7 +94,8 @@ async function listLatestVersions(s3: S3Client, bucket: string, prefix?: string)
       objects.push({
         key: version.Key,
         eTag: unquote(version.ETag),
-        ...(version.VersionId && version.VersionId !== 'null' ? { versionId: version.VersionId } : {}),
+        // An object written before versioning was enabled has the version "null": GET answers it too.
+        ...(version.VersionId ? { versionId: version.VersionId } : {}),
         size: version.Size ?? 0,
         lastModified: version.LastModified ?? new Date(0),
       });
