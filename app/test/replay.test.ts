@@ -160,6 +160,12 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     // Its silver landed before gold failed: reconcile queues its gold job, which fails into the dead-letter queue.
     await reconcile(deployed(first, broken));
     await until(async () => (await first.goldDeadLetter.names()).length === 1);
+    const goldStillBroken = await redrive(deployed(first, broken), { waitMs: 20_000, pollMs: 100 });
+    expect(goldStillBroken.stillFailing).toEqual(
+      expect.arrayContaining([
+        { key: expect.stringMatching(/^trips\/a-\w+\.parquet$/), reason: expect.stringContaining('gold step') },
+      ]),
+    );
     await first.stop();
 
     writeFileSync(goldSql, fixed);

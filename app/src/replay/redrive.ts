@@ -59,11 +59,47 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     pending: [],
   };
   const current = new Map((await listRawObjects(deps.s3, deps.zones.raw)).map((raw) => [raw.key, raw]));
-  const currentSilver = new Set([...current.values()].map((raw) => silverKey(raw.key, versionOf(raw))));
-  const seenFailures = new Set<string>();
+  const seen = new Set<string>();
+  await redriveFailedEvents(deps, current, report, seen, say);
+  await redriveGoldDeadLetters(deps, current, report, seen, say);
+  say(
+    `redriven: ${report.events.length} event(s) to the ingestion function, ${report.goldJobs.length} gold job(s) to the gold queue`,
+  );
+  if (!options.waitMs || report.events.length + report.goldJobs.length === 0) return report;
 
+  const deadline = performance.now() + options.waitMs;
+  for (;;) {
+    const found = await findLeftBehind(deps);
+    const left = new Set([...found.noOutcome.map((raw) => raw.key), ...found.notInGold.map(({ raw }) => raw.key)]);
+    const leftSilver = new Set(found.notInGold.map(({ job }) => job.silverKey));
+    const failures = await newFailures(deps, seen);
+    report.stillFailing = [...report.events, ...report.goldJobs].flatMap((key) => {
+      const reason = failures.get(key);
+      return reason ? [{ key, reason }] : [];
+    });
+    report.pending = [
+      ...report.events.filter((key) => left.has(key) && !failures.has(key)),
+      ...report.goldJobs.filter((key) => leftSilver.has(key) && !failures.has(key)),
+    ];
+    if (report.pending.length === 0 || performance.now() >= deadline) break;
+    await new Promise((done) => setTimeout(done, options.pollMs ?? 500));
+  }
+  for (const { key, reason } of report.stillFailing) say(`still failing: ${key}: ${reason}`);
+  for (const key of report.pending) say(`no outcome yet: ${key} (still running or being retried; run again later)`);
+  if (report.stillFailing.length + report.pending.length === 0) say('done: everything redriven has its outcome');
+  return report;
+}
+
+/** The failed-events queue's S3 events, each back to the ingestion function if its object version is current. */
+async function redriveFailedEvents(
+  deps: RedriveDeps,
+  current: ReadonlyMap<string, RawVersion>,
+  report: RedriveReport,
+  seen: Set<string>,
+  say: (line: string) => void,
+): Promise<void> {
   await drain(deps.sqs, deps.queues.failedEvents, async (message) => {
-    seenFailures.add(message.id);
+    seen.add(message.id);
     const failed = failedRecordsOf(message.body);
     if (!failed) {
       report.unreadable.push(message.id);
@@ -83,9 +119,25 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     }
     return true;
   });
+}
 
+/** The gold dead-letter queue's jobs, back to the gold queue if their silver file is of a current raw version. */
+async function redriveGoldDeadLetters(
+  deps: RedriveDeps,
+  current: ReadonlyMap<string, RawVersion>,
+  report: RedriveReport,
+  seen: Set<string>,
+  say: (line: string) => void,
+): Promise<void> {
+  const currentSilver = new Set([...current.values()].map((raw) => silverKey(raw.key, versionOf(raw))));
   await drain(deps.sqs, deps.queues.goldDeadLetter, async (message) => {
-    const job = JSON.parse(message.body) as GoldMessage;
+    seen.add(message.id);
+    const job = goldMessageOf(message.body);
+    if (!job) {
+      report.unreadable.push(message.id);
+      say(`left in the gold dead-letter queue: message ${message.id} is not a gold job`);
+      return false;
+    }
     const name = 'silverKey' in job ? job.silverKey : `${job.dataset} switch to ${job.switchTo.generation}`;
     if ('silverKey' in job && !currentSilver.has(job.silverKey)) {
       report.superseded.push(job.silverKey);
@@ -98,31 +150,15 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     say(`moved back to the gold queue: ${name}`);
     return true;
   });
-  say(
-    `redriven: ${report.events.length} event(s) to the ingestion function, ${report.goldJobs.length} gold job(s) to the gold queue`,
-  );
-  if (!options.waitMs || report.events.length + report.goldJobs.length === 0) return report;
+}
 
-  const deadline = performance.now() + options.waitMs;
-  for (;;) {
-    const found = await findLeftBehind(deps);
-    const left = new Set([...found.noOutcome.map((raw) => raw.key), ...found.notInGold.map(({ raw }) => raw.key)]);
-    const leftSilver = new Set(found.notInGold.map(({ job }) => job.silverKey));
-    const failures = await newFailures(deps.sqs, deps.queues.failedEvents, seenFailures);
-    report.stillFailing = [
-      ...report.events.filter((key) => failures.has(key)).map((key) => ({ key, reason: failures.get(key) as string })),
-    ];
-    report.pending = [
-      ...report.events.filter((key) => left.has(key) && !failures.has(key)),
-      ...report.goldJobs.filter((key) => leftSilver.has(key)),
-    ];
-    if (report.pending.length === 0 || performance.now() >= deadline) break;
-    await new Promise((done) => setTimeout(done, options.pollMs ?? 500));
+function goldMessageOf(body: string): GoldMessage | undefined {
+  try {
+    const job = JSON.parse(body) as GoldMessage;
+    return typeof job?.dataset === 'string' && ('silverKey' in job || 'switchTo' in job) ? job : undefined;
+  } catch {
+    return undefined;
   }
-  for (const { key, reason } of report.stillFailing) say(`still failing: ${key}: ${reason}`);
-  for (const key of report.pending) say(`no outcome yet: ${key} (still running or being retried; run again later)`);
-  if (report.stillFailing.length + report.pending.length === 0) say('done: everything redriven has its outcome');
-  return report;
 }
 
 function isCurrent(record: S3EventRecord, raw: RawVersion | undefined): boolean {
@@ -150,24 +186,41 @@ async function drain(sqs: SQSClient, queueUrl: string, handle: (message: QueueMe
   }
 }
 
-/** Raw keys of the on-failure records that arrived after the redrive began, with why; read without hiding them. */
-async function newFailures(sqs: SQSClient, queueUrl: string, seen: ReadonlySet<string>): Promise<Map<string, string>> {
+/**
+ * What failed again since the redrive began, read without hiding the
+ * messages: raw keys from new on-failure records (with their error), silver
+ * keys of gold jobs back in the dead-letter queue (it keeps no error: the gold log has it).
+ */
+async function newFailures(deps: RedriveDeps, seen: ReadonlySet<string>): Promise<Map<string, string>> {
   const failures = new Map<string, string>();
-  const peeked = new Set<string>();
+  for (const { id, body } of await peek(deps.sqs, deps.queues.failedEvents)) {
+    if (seen.has(id)) continue;
+    const failed = failedRecordsOf(body);
+    for (const record of failed?.records ?? []) {
+      failures.set(decodeS3Key(record.s3.object.key), failureReason((failed as NonNullable<typeof failed>).record));
+    }
+  }
+  for (const { id, body } of await peek(deps.sqs, deps.queues.goldDeadLetter)) {
+    const job = seen.has(id) ? undefined : goldMessageOf(body);
+    if (job && 'silverKey' in job) {
+      failures.set(job.silverKey, "failed again in the gold step: the gold function's log has the error");
+    }
+  }
+  return failures;
+}
+
+/** Up to 100 messages of a queue, left visible. */
+async function peek(sqs: SQSClient, queueUrl: string): Promise<QueueMessage[]> {
+  const messages = new Map<string, QueueMessage>();
   for (let batch = 0; batch < 10; batch++) {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
     );
-    const fresh = Messages.filter((message) => !peeked.has(message.MessageId ?? ''));
+    const fresh = Messages.filter((message) => !messages.has(message.MessageId ?? ''));
     if (fresh.length === 0) break;
     for (const message of fresh) {
-      peeked.add(message.MessageId ?? '');
-      if (seen.has(message.MessageId ?? '')) continue;
-      const failed = failedRecordsOf(message.Body ?? '');
-      for (const record of failed?.records ?? []) {
-        failures.set(decodeS3Key(record.s3.object.key), failureReason((failed as NonNullable<typeof failed>).record));
-      }
+      messages.set(message.MessageId ?? '', { id: message.MessageId ?? '', body: message.Body ?? '' });
     }
   }
-  return failures;
+  return [...messages.values()];
 }
