@@ -1,4 +1,6 @@
 // The image's entry module: the Dockerfile's CMD names `index.handler`, the
-// gold function overrides it with `index.goldHandler` (see @lakehouse/contract).
+// gold function overrides it with `index.goldHandler`, the scheduled
+// reconciliation with `index.reconcileHandler` (see @lakehouse/contract).
 export { goldHandler } from './gold-handler';
 export { handler } from './handler';
+export { reconcileHandler } from './reconcile-handler';

@@ -28,3 +28,11 @@ export function recordOutcome(outcome: IngestOutcome, ms: number): void {
   }
   line.publishStoredMetrics();
 }
+
+/** What a reconciliation found left behind, with the service as only dimension (0 too, so an alarm has data). */
+export function recordLeftBehind(found: { noOutcome: unknown[]; notInGold: unknown[] }): void {
+  const line = metricsLine();
+  line.addMetric(METRIC.rawObjectsLeftBehind, MetricUnit.Count, found.noOutcome.length);
+  line.addMetric(METRIC.silverFilesNotInGold, MetricUnit.Count, found.notInGold.length);
+  line.publishStoredMetrics();
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ENV, GOLD_COMMAND, INGEST_COMMAND } from '@lakehouse/contract';
+import { ENV, GOLD_COMMAND, INGEST_COMMAND, RECONCILE_COMMAND } from '@lakehouse/contract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import {
@@ -145,14 +145,17 @@ describe('the production bundle, loaded as the Lambda runtime loads it', () => {
     expect(packages.filter((name) => !name.startsWith('@aws-sdk/signature-v4-crt'))).toEqual(['@duckdb/node-api']);
   });
 
-  it('exports the gold entry point the gold function is configured with', async () => {
-    const [module, exportName] = GOLD_COMMAND.split('.') as [string, string];
-    const { stdout } = await run(process.execPath, [
-      '-e',
-      `process.stdout.write(typeof require(${JSON.stringify(join(taskRoot, module))})[${JSON.stringify(exportName)}])`,
-    ]);
-    expect(stdout).toBe('function');
-  });
+  it.each([GOLD_COMMAND, RECONCILE_COMMAND])(
+    'exports the entry point %s a function is configured with',
+    async (command) => {
+      const [module, exportName] = command.split('.') as [string, string];
+      const { stdout } = await run(process.execPath, [
+        '-e',
+        `process.stdout.write(typeof require(${JSON.stringify(join(taskRoot, module))})[${JSON.stringify(exportName)}])`,
+      ]);
+      expect(stdout).toBe('function');
+    },
+  );
 
   it('runs an S3 ObjectCreated event through to silver and gold', async () => {
     const key = 'trips/2026-01-15.csv';

@@ -54,4 +54,16 @@ describe('metrics', () => {
     expect(directive.Metrics.map((m: { Name: string }) => m.Name)).toEqual([METRIC.filesQuarantined]);
     expect(line.service).toBe('acme_ingestion');
   });
+
+  it('counts what a reconciliation left behind, zeros included, by service', () => {
+    const [line] = emittedLines({ POWERTOOLS_SERVICE_NAME: 'acme_ingestion_reconcile' }, ({ recordLeftBehind }) =>
+      recordLeftBehind({ noOutcome: [1, 2], notInGold: [] }),
+    );
+    expect(line).toMatchObject({
+      RawObjectsLeftBehind: 2,
+      SilverFilesNotInGold: 0,
+      service: 'acme_ingestion_reconcile',
+    });
+    expect(line._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+  });
 });

@@ -30,6 +30,12 @@ export const ENV = {
    * function's name. Default: DEFAULT_SERVICE_NAME.
    */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** The scheduled reconciliation: the raw bucket it lists. */
+  rawBucket: 'RAW_BUCKET',
+  /** The scheduled reconciliation: the ingestion function it invokes to repair. */
+  ingestFunctionName: 'INGEST_FUNCTION_NAME',
+  /** The scheduled reconciliation: `true` replays what it finds; otherwise it only counts it. */
+  reconcileRepair: 'RECONCILE_REPAIR',
   /** Set by the Lambda runtime. */
   lambdaMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   region: 'AWS_REGION',

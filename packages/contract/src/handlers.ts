@@ -6,5 +6,8 @@
 export const BUNDLE_MODULE = 'index';
 export const INGEST_EXPORT = 'handler';
 export const GOLD_EXPORT = 'goldHandler';
+export const RECONCILE_EXPORT = 'reconcileHandler';
 export const INGEST_COMMAND = `${BUNDLE_MODULE}.${INGEST_EXPORT}`;
 export const GOLD_COMMAND = `${BUNDLE_MODULE}.${GOLD_EXPORT}`;
+/** The scheduled reconciliation (optional, off by default). */
+export const RECONCILE_COMMAND = `${BUNDLE_MODULE}.${RECONCILE_EXPORT}`;

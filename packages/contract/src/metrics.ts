@@ -12,6 +12,10 @@ export const METRIC = {
   rejectedRows: 'RejectedRows',
   ingestMilliseconds: 'IngestMilliseconds',
   transientFailures: 'TransientFailures',
+  /** Scheduled reconciliation: current raw objects with neither a silver output nor a quarantine record. */
+  rawObjectsLeftBehind: 'RawObjectsLeftBehind',
+  /** Scheduled reconciliation: silver files of current raw objects that gold has not applied. */
+  silverFilesNotInGold: 'SilverFilesNotInGold',
 } as const;
 
 /**
