@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC, METRICS_NAMESPACE } from '@lakehouse/contract';
+import { METRIC, METRICS_NAMESPACE, RECONCILE_METRIC } from '@lakehouse/contract';
 import { serviceName } from './config';
 import type { IngestOutcome } from './ingest/ingest-object';
 
@@ -32,7 +32,7 @@ export function recordOutcome(outcome: IngestOutcome, ms: number): void {
 /** What a reconciliation found left behind, with the service as only dimension (0 too, so an alarm has data). */
 export function recordLeftBehind(found: { noOutcome: unknown[]; notInGold: unknown[] }): void {
   const line = metricsLine();
-  line.addMetric(METRIC.rawObjectsLeftBehind, MetricUnit.Count, found.noOutcome.length);
-  line.addMetric(METRIC.silverFilesNotInGold, MetricUnit.Count, found.notInGold.length);
+  line.addMetric(RECONCILE_METRIC.rawObjectsLeftBehind, MetricUnit.Count, found.noOutcome.length);
+  line.addMetric(RECONCILE_METRIC.silverFilesNotInGold, MetricUnit.Count, found.notInGold.length);
   line.publishStoredMetrics();
 }

@@ -13,6 +13,7 @@ import { IngestionConstruct } from './ingestion';
 import { AlarmTopic } from './monitoring/alarm-topic';
 import { PipelineAlarms } from './monitoring/alarms';
 import { PipelineDashboard } from './monitoring/dashboard';
+import { ScheduledReconciliation } from './reconciliation';
 import { StorageConstruct } from './storage';
 import { StackVariables } from './variables';
 
@@ -75,6 +76,13 @@ export class LakehouseStack extends TerraformStack {
       storage: this.storage,
       imageUri: this.image.imageUri,
       accountId: identity.accountId,
+    });
+
+    new ScheduledReconciliation(this, 'reconciliation', {
+      vars: this.vars,
+      storage: this.storage,
+      imageUri: this.image.imageUri,
+      ingestion: this.ingestion,
     });
 
     const { ingest, gold, goldQueue, failedEvents } = this.ingestion;

@@ -32,6 +32,9 @@ export class StackVariables extends Construct {
   readonly goldLagAlarmSeconds: TerraformVariable;
   readonly glueDatabase: TerraformVariable;
   readonly athenaResultsDays: TerraformVariable;
+  readonly reconcileEnabled: TerraformVariable;
+  readonly reconcileSchedule: TerraformVariable;
+  readonly reconcileRepair: TerraformVariable;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -244,6 +247,27 @@ export class StackVariables extends Construct {
       validation: [
         { condition: tf('var.athena_results_days >= 1'), errorMessage: 'athena_results_days must be at least 1.' },
       ],
+    });
+    this.reconcileEnabled = variable('reconcile_enabled', {
+      type: 'bool',
+      default: false,
+      description: 'Run the scheduled reconciliation (raw objects and silver files left behind, as metrics).',
+    });
+    this.reconcileSchedule = variable('reconcile_schedule', {
+      type: 'string',
+      default: 'rate(1 hour)',
+      description: 'EventBridge schedule expression of the reconciliation: rate(...) or cron(...).',
+      validation: [
+        {
+          condition: tf('can(regex("^(rate|cron)[(].+[)]$", var.reconcile_schedule))'),
+          errorMessage: 'reconcile_schedule must be rate(...) or cron(...).',
+        },
+      ],
+    });
+    this.reconcileRepair = variable('reconcile_repair', {
+      type: 'bool',
+      default: false,
+      description: 'The scheduled reconciliation also replays what it finds (as pnpm reconcile --aws does).',
     });
   }
 

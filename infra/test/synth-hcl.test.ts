@@ -51,9 +51,13 @@ describe('pnpm synth:hcl: the stack as plain Terraform HCL, a way out of CDKTF',
     expect(addresses(parsed).length).toBeGreaterThan(50);
   });
 
-  it('contains both functions, from the image pinned by digest', () => {
+  it('contains every function, from the image pinned by digest', () => {
     const functions = Object.values(parsed.resource.aws_lambda_function as Json).map((blocks) => (blocks as Json[])[0]);
-    expect(functions.map((fn) => fn?.function_name).sort()).toEqual(['${var.lambda_name}', '${var.lambda_name}_gold']);
+    expect(functions.map((fn) => fn?.function_name).sort()).toEqual([
+      '${var.lambda_name}',
+      '${var.lambda_name}_gold',
+      '${var.lambda_name}_reconcile',
+    ]);
     for (const fn of functions) expect(fn?.image_uri).toMatch(/@\$\{docker_registry_image\.\S+\.sha256_digest\}$/);
   });
 

@@ -12,9 +12,13 @@ export const METRIC = {
   rejectedRows: 'RejectedRows',
   ingestMilliseconds: 'IngestMilliseconds',
   transientFailures: 'TransientFailures',
-  /** Scheduled reconciliation: current raw objects with neither a silver output nor a quarantine record. */
+} as const;
+
+/** What the scheduled reconciliation counts on each pass, with the service as only dimension. */
+export const RECONCILE_METRIC = {
+  /** Current raw objects with neither a silver output nor a quarantine record. */
   rawObjectsLeftBehind: 'RawObjectsLeftBehind',
-  /** Scheduled reconciliation: silver files of current raw objects that gold has not applied. */
+  /** Silver files of current raw objects that gold has not applied. */
   silverFilesNotInGold: 'SilverFilesNotInGold',
 } as const;
 
