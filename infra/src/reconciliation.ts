@@ -39,8 +39,8 @@ export class ScheduledReconciliation extends Construct {
       imageUri: props.imageUri,
       command: [RECONCILE_COMMAND],
       timeout: vars.timeout.numberValue,
-      // One pass at a time.
-      reservedConcurrency: 1,
+      // None reserved: an account with the default low limit could not deploy it (passes are rare anyway).
+      reservedConcurrency: -1,
       vars,
     });
 

@@ -36,7 +36,6 @@ describe('ScheduledReconciliation', () => {
     expect(fn().config).toMatchObject({
       function_name: '${var.lambda_name}_reconcile',
       image_config: { command: [RECONCILE_COMMAND] },
-      reserved_concurrent_executions: 1,
     });
     expect(s.synth).toHaveResourceWithProperties(CloudwatchEventTarget, { arn: fn().ref('arn') });
     expect(s.synth).toHaveResourceWithProperties(LambdaPermission, {
