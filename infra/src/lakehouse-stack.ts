@@ -45,6 +45,7 @@ export class LakehouseStack extends TerraformStack {
   readonly alarms: PipelineAlarms;
   readonly dashboard: PipelineDashboard;
   readonly catalog: LakehouseCatalog;
+  readonly reconciliation: ScheduledReconciliation;
   readonly athena: QueryWorkgroup;
 
   constructor(scope: Construct, id: string, props: LakehouseStackProps) {
@@ -78,7 +79,7 @@ export class LakehouseStack extends TerraformStack {
       accountId: identity.accountId,
     });
 
-    new ScheduledReconciliation(this, 'reconciliation', {
+    this.reconciliation = new ScheduledReconciliation(this, 'reconciliation', {
       vars: this.vars,
       storage: this.storage,
       imageUri: this.image.imageUri,
@@ -111,6 +112,7 @@ export class LakehouseStack extends TerraformStack {
       goldQueue: goldQueue.queue,
       goldDeadLetterQueue: goldQueue.deadLetterQueue,
       failedEvents,
+      reconcile: this.reconciliation.fn,
     };
     this.alarms = new PipelineAlarms(this, 'alarms', { ...watched, topicArn: this.alarmTopic.topic.arn });
     this.dashboard = new PipelineDashboard(this, 'dashboard', {

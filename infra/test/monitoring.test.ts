@@ -68,7 +68,7 @@ describe('operations: alarms, their topic, the dashboard, concurrency and tracin
   describe('the alarms', () => {
     const suffixes = Object.values(ALARMS).map((spec) => spec.suffix);
 
-    it('are the seven the runbook explains, named <lambda_name>-<what>', () => {
+    it('are the eight the runbook explains, named <lambda_name>-<what>', () => {
       expect(suffixes.sort()).toEqual(
         [
           'duration-near-timeout',
@@ -76,6 +76,7 @@ describe('operations: alarms, their topic, the dashboard, concurrency and tracin
           'gold-dead-letters',
           'gold-lag',
           'ingestion-errors',
+          'left-behind',
           'quarantines',
           'throttles',
         ].sort(),
@@ -90,7 +91,8 @@ describe('operations: alarms, their topic, the dashboard, concurrency and tracin
         expect(alarm(suffix)).toMatchObject({
           alarm_actions: [topic().ref('arn')],
           ok_actions: [topic().ref('arn')],
-          treat_missing_data: 'notBreaching',
+          // Between two reconciliation passes there is no data: left-behind keeps its state.
+          treat_missing_data: suffix === 'left-behind' ? 'ignore' : 'notBreaching',
           evaluation_periods: 1,
         });
         expect(alarm(suffix).alarm_description).toContain(`docs/operations.md#${suffix}`);
@@ -142,6 +144,25 @@ describe('operations: alarms, their topic, the dashboard, concurrency and tracin
         statistic: 'Maximum',
         threshold,
       });
+    });
+
+    it('left-behind: what the scheduled reconciliation counts (off by default, so no data until enabled)', () => {
+      const reconcile = single(s.json, 'aws_lambda_function', 'reconciliation_reconcile_function').ref('function_name');
+      const [raw, gold, sum] = alarm('left-behind').metric_query as Json[];
+      for (const [query, metricName] of [
+        [raw, 'RawObjectsLeftBehind'],
+        [gold, 'SilverFilesNotInGold'],
+      ] as const) {
+        expect(query?.metric).toEqual({
+          namespace: METRICS_NAMESPACE,
+          metric_name: metricName,
+          dimensions: { service: reconcile },
+          period: 3600,
+          stat: 'Maximum',
+        });
+      }
+      expect(sum).toMatchObject({ expression: 'raw + gold', return_data: true });
+      expect(alarm('left-behind').threshold).toBe(1);
     });
 
     it("quarantines: the handler's own FilesQuarantined metric, summed over this stack's datasets", () => {

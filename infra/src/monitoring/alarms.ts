@@ -4,7 +4,7 @@ import {
   type CloudwatchMetricAlarmMetricQuery,
 } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { METRIC } from '@lakehouse/contract';
+import { METRIC, METRICS_NAMESPACE, RECONCILE_METRIC } from '@lakehouse/contract';
 import { Construct } from 'constructs';
 import type { PipelineFunction } from '../pipeline-function';
 import { pipelineMetricQuery, type WatchedPipeline } from './watched-pipeline';
@@ -13,6 +13,8 @@ import { pipelineMetricQuery, type WatchedPipeline } from './watched-pipeline';
 export const ALARM_PERIOD_SECONDS = 300;
 /** Percent of the timeout at which an invocation's duration alarms. */
 export const DURATION_ALARM_PERCENT = 90;
+/** The scheduled reconciliation runs hourly by default: one data point per hour. */
+export const RECONCILE_ALARM_PERIOD_SECONDS = 3600;
 
 export interface PipelineAlarmsProps extends WatchedPipeline {
   /** The SNS topic notified on ALARM and on OK. */
@@ -56,6 +58,11 @@ export const ALARMS = {
     suffix: 'gold-lag',
     description:
       'The oldest gold job has waited longer than gold_lag_alarm_seconds: gold is behind silver, often because a failing job blocks its dataset. Runbook: docs/operations.md#gold-lag',
+  },
+  leftBehind: {
+    suffix: 'left-behind',
+    description:
+      'The scheduled reconciliation (reconcile_enabled) found raw objects with no outcome or silver files gold has not applied. Runbook: docs/operations.md#left-behind',
   },
   quarantines: {
     suffix: 'quarantines',
@@ -155,16 +162,45 @@ export class PipelineAlarms extends Construct {
       ],
       ...atLeast(1),
     });
+    // One data point per reconciliation pass: between passes the alarm keeps its state (missing data is ignored).
+    const leftBehind = (metricName: string, metricId: string) => ({
+      id: metricId,
+      metric: {
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensions: { service: props.reconcile.functionName },
+        period: RECONCILE_ALARM_PERIOD_SECONDS,
+        stat: 'Maximum',
+      },
+    });
+    this.alarm(
+      props,
+      ALARMS.leftBehind,
+      {
+        metricQuery: [
+          leftBehind(RECONCILE_METRIC.rawObjectsLeftBehind, 'raw'),
+          leftBehind(RECONCILE_METRIC.silverFilesNotInGold, 'gold'),
+          { id: 'left', expression: 'raw + gold', label: 'Raw objects and silver files left behind', returnData: true },
+        ],
+        ...atLeast(1),
+      },
+      'ignore',
+    );
   }
 
-  private alarm(props: PipelineAlarmsProps, spec: AlarmSpec, condition: Condition): void {
+  private alarm(
+    props: PipelineAlarmsProps,
+    spec: AlarmSpec,
+    condition: Condition,
+    treatMissingData: 'notBreaching' | 'ignore' = 'notBreaching',
+  ): void {
     const single = 'metricName' in condition ? { period: ALARM_PERIOD_SECONDS } : {};
     this.alarms.push(
       new CloudwatchMetricAlarm(this, spec.suffix, {
         alarmName: `${props.vars.lambdaName.stringValue}-${spec.suffix}`,
         alarmDescription: spec.description,
         evaluationPeriods: 1,
-        treatMissingData: 'notBreaching',
+        treatMissingData,
         alarmActions: [props.topicArn],
         okActions: [props.topicArn],
         ...single,

@@ -3,11 +3,13 @@ import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '@lakehouse/contract';
 import type { PipelineFunction } from '../pipeline-function';
 import type { StackVariables } from '../variables';
 
-/** What the alarms and the dashboard watch: both functions and the three queues. */
+/** What the alarms and the dashboard watch: the functions and the three queues. */
 export interface WatchedPipeline {
   vars: StackVariables;
   ingest: PipelineFunction;
   gold: PipelineFunction;
+  /** The scheduled reconciliation, which counts what the pipeline left behind. */
+  reconcile: PipelineFunction;
   goldQueue: SqsQueue;
   goldDeadLetterQueue: SqsQueue;
   failedEvents: SqsQueue;
