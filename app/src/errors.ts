@@ -13,7 +13,7 @@ export class PoisonFileError extends Error {
   }
 }
 
-export type PoisonReason = 'empty' | 'unreadable' | 'unsupported-format' | 'schema' | 'too-large';
+export type PoisonReason = 'empty' | 'unreadable' | 'unsupported-format' | 'encoding' | 'schema' | 'too-large';
 
 /** S3 said the object is gone (deleted or overwritten since the event): nothing to do. */
 export class SourceGoneError extends Error {
@@ -23,4 +23,20 @@ export class SourceGoneError extends Error {
 /** The message of anything thrown. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * DuckDB's error as a quarantine reason can say it: its first line, without
+ * the error class, the local path of the file (`path`: "the file") or the
+ * query and advice about read options the user does not set.
+ */
+export function duckdbMessage(error: unknown, path?: string): string {
+  let message = messageOf(error).split('\n')[0] ?? '';
+  message = message.replace(/^([A-Za-z ]*Error: )+/, '');
+  if (path) {
+    for (const quoted of [`file "${path}"`, `file '${path}'`, `"${path}"`, `'${path}'`, path]) {
+      message = message.split(quoted).join('the file');
+    }
+  }
+  return message.trim();
 }

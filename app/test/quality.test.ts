@@ -94,7 +94,7 @@ describe('data quality: rejects and quarantine', () => {
       ['trips/cut-end.csv.gz', 'unreadable', cutGzip(manyTrips, 0.97)],
       ['trips/header-only.csv', 'empty', 'trip_id,pickup_at,distance_km,fare,passengers,payment_type,pickup_zone\n'],
       ['trips/truncated.csv.gz', 'unreadable', truncatedGzip],
-      ['trips/binary.csv', 'unreadable', binary],
+      ['trips/binary.csv', 'unsupported-format', binary],
       ['trips/wrong-schema.csv', 'schema', 'id,when,amount\n1,2026-01-01,3\n'],
       ['trips/broken.json', 'unreadable', '[{"trip_id": "a", "fare": '],
     ])('%s is quarantined as %s without failing the invocation', async (key, reason, body) => {

@@ -1,4 +1,8 @@
 import { open } from 'node:fs/promises';
+import { PoisonFileError } from '../errors';
+import { readHead } from './compression';
+import { CSV_MAX_LINE_BYTES } from './csv-dialect';
+import { binaryKind, encodingProblem } from './file-kind';
 
 export type DataFormat = 'csv' | 'json' | 'parquet';
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -6,12 +10,18 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 export interface DetectedFormat {
   format: DataFormat;
   compression: Compression;
+  /** The start of a text file's content, decompressed (up to HEAD_BYTES). */
+  head?: Buffer;
 }
+
+/** How much of a text file's content format detection reads: a CSV's header line must fit in it. */
+export const HEAD_BYTES = CSV_MAX_LINE_BYTES + 1;
 
 const MAGIC = {
   gzip: Buffer.from([0x1f, 0x8b]),
   zstd: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]),
   parquet: Buffer.from('PAR1'),
+  encryptedParquet: Buffer.from('PARE'),
 };
 
 const EXTENSION_FORMATS: Record<string, DataFormat> = {
@@ -47,31 +57,41 @@ export function textFormat(head: string): DataFormat {
 /**
  * Decides the format from the content where it can (magic bytes are
  * unambiguous), and from the key otherwise: a wrong or missing extension does
- * not matter. `peekText` returns the start of a compressed file's decompressed content.
+ * not matter. Text is read from its decompressed start, by streams, so a
+ * first line of any length (a minified JSON array) is no obstacle. What is
+ * not CSV, JSON or Parquet is a poison file named for what it is.
  */
-export async function detectFormat(
-  path: string,
-  key: string,
-  peekText: (path: string, compression: Compression) => Promise<string>,
-): Promise<DetectedFormat> {
-  const head = await readHead(path, 4096);
+export async function detectFormat(path: string, key: string): Promise<DetectedFormat> {
+  const start = await readHead(path, 'none', 4);
   const claimed = formatFromKey(key);
-  if (head.subarray(0, 4).equals(MAGIC.parquet)) return { format: 'parquet', compression: 'none' };
+  if (start.equals(MAGIC.parquet)) return { format: 'parquet', compression: 'none' };
+  if (start.equals(MAGIC.encryptedParquet) && (await readTail(path, 4)).equals(MAGIC.encryptedParquet)) {
+    throw new PoisonFileError(
+      'unsupported-format',
+      'Parquet with an encrypted footer (PARE magic): it can only be read with its encryption key, which the pipeline does not have',
+    );
+  }
   let compression: Compression = 'none';
-  if (head.subarray(0, 2).equals(MAGIC.gzip)) compression = 'gzip';
-  else if (head.subarray(0, 4).equals(MAGIC.zstd)) compression = 'zstd';
-  if (compression === 'none') return { format: textFormat(head.toString('utf8')), compression };
+  if (start.subarray(0, 2).equals(MAGIC.gzip)) compression = 'gzip';
+  else if (start.equals(MAGIC.zstd)) compression = 'zstd';
   // Compressed: trust a claimed parquet (DuckDB will tell), otherwise look inside.
-  if (claimed.format === 'parquet') return { format: 'parquet', compression };
-  return { format: textFormat(await peekText(path, compression)), compression };
+  if (compression !== 'none' && claimed.format === 'parquet') return { format: 'parquet', compression };
+  const head = await readHead(path, compression, HEAD_BYTES);
+  const compressed = compression === 'none' ? '' : `${compression}-compressed `;
+  const binary = binaryKind(head);
+  if (binary) throw new PoisonFileError('unsupported-format', `${compressed}${binary}, not CSV, JSON or Parquet`);
+  const encoding = encodingProblem(head, head.length < HEAD_BYTES);
+  if (encoding) throw new PoisonFileError('encoding', `${compressed}text ${encoding}`);
+  return { format: textFormat(head.toString('utf8')), compression, head };
 }
 
-async function readHead(path: string, bytes: number): Promise<Buffer> {
+async function readTail(path: string, bytes: number): Promise<Buffer> {
   const file = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await file.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
+    const { size } = await file.stat();
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    await file.read(buffer, 0, buffer.length, size - buffer.length);
+    return buffer;
   } finally {
     await file.close();
   }

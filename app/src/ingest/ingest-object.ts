@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
-import { messageOf, PoisonFileError, SourceGoneError } from '../errors';
+import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
@@ -13,7 +13,13 @@ import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
-import { createRawInputView, openRawFile, peekCompressedText } from './read-raw';
+import {
+  clearRejectedLines,
+  countRejectedLines,
+  createRawInputView,
+  firstRejectedLines,
+  openRawFile,
+} from './read-raw';
 import { type Lineage, publishStaged, stageDataset, stageGeneric, type TransformPaths } from './transform';
 
 /** One object version named by an S3 event. */
@@ -91,21 +97,24 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       sourceVersionId: downloaded.versionId,
       ingestedAt: now(),
     };
-    const { detected, result } = await withConnection(cfg, async (connection) => {
-      const detected = await detectFormat(inputPath, raw.key, (path, compression) =>
-        peekCompressedText(connection, path, compression),
-      );
-      await verifyCompressedFile(inputPath, detected.compression);
-      const stagedRows = await withQueryProgress(connection, 'staging', progress, () =>
+    const detected = await detectFormat(inputPath, raw.key);
+    await verifyCompressedFile(inputPath, detected.compression, await decompressionLimit(cfg.workDir));
+    const result = await withConnection(cfg, async (connection) => {
+      const { stagedRows, rejectedLines } = await withQueryProgress(connection, 'staging', progress, () =>
         stage(connection, inputPath, detected, definition, paths.staged),
       );
       // The raw copy is no longer needed: free the temp storage before writing outputs.
       await rm(inputPath, { force: true });
+      if (stagedRows === 0 && rejectedLines > 0) {
+        throw new PoisonFileError(
+          'unreadable',
+          `no line of the ${detected.format} file could be read as its header says: ${await firstRejectedLines(connection)}`,
+        );
+      }
       if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
-      const result = await withQueryProgress(connection, 'writing silver', progress, () =>
-        publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined }),
+      return withQueryProgress(connection, 'writing silver', progress, () =>
+        publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined, rejectedLines }),
       );
-      return { detected, result };
     });
 
     const outputKey = silverKey(raw.key, version);
@@ -178,6 +187,27 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /**
+ * A compressed file may decompress to at most the temp storage free once it
+ * is downloaded: its staged rows could need that much, and a decompression
+ * bomb is stopped after reading that much instead of filling the disk.
+ */
+async function decompressionLimit(workDir: string): Promise<{ maxBytes: number; limitReason: string }> {
+  const free = await freeBytes(workDir);
+  return {
+    maxBytes: free,
+    limitReason:
+      `the ${mb(free)} MB of temp storage free for its rows; a decompression bomb, or a file to split or to ` +
+      'process with a larger ephemeral_storage_size',
+  };
+}
+
+interface Staged {
+  stagedRows: number;
+  /** CSV lines that could not be read as the header says (they go to rejects with DuckDB's error). */
+  rejectedLines: number;
+}
+
+/**
  * One streaming pass over the raw file into the staged file. A CSV's types
  * are sniffed from a sample: when a later value does not fit them, the file
  * is no less valid, so the generic path reads it again with every value as text.
@@ -188,27 +218,34 @@ async function stage(
   detected: DetectedFormat,
   definition: Dataset | undefined,
   stagedPath: string,
-): Promise<number> {
+): Promise<Staged> {
+  const staged = async (stagedRows: number) => ({ stagedRows, rejectedLines: await countRejectedLines(connection) });
   if (definition) {
     const file = await openRawFile(connection, inputPath, detected, { allVarchar: true });
     await createRawInputView(connection, file);
-    return stageDataset(connection, definition, { columns: file.columns, format: detected.format }, stagedPath);
+    await clearRejectedLines(connection);
+    return staged(
+      await stageDataset(connection, definition, { columns: file.columns, format: detected.format }, stagedPath),
+    );
   }
   await openRawFile(connection, inputPath, detected, { allVarchar: false });
+  await clearRejectedLines(connection);
   try {
-    return await stageGeneric(connection, stagedPath);
+    const stagedRows = await stageGeneric(connection, stagedPath);
+    if ((await countRejectedLines(connection, 'types')) === 0) return staged(stagedRows);
   } catch (error) {
     if (detected.format !== 'csv') {
-      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, {
+      throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${duckdbMessage(error, inputPath)}`, {
         cause: error,
       });
     }
   }
   await openRawFile(connection, inputPath, detected, { allVarchar: true });
+  await clearRejectedLines(connection);
   try {
-    return await stageGeneric(connection, stagedPath);
+    return staged(await stageGeneric(connection, stagedPath));
   } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot read as csv: ${messageOf(error)}`, { cause: error });
+    throw new PoisonFileError('unreadable', `cannot read as csv: ${duckdbMessage(error, inputPath)}`, { cause: error });
   }
 }
 

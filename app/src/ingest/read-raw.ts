@@ -1,7 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { messageOf, PoisonFileError } from '../errors';
+import { duckdbMessage, PoisonFileError } from '../errors';
 import { sqlIdentifier, sqlString } from '../io/duckdb';
 import { normaliseColumnNames } from './column-names';
+import { CSV_MAX_LINE_BYTES, checkedDialect, firstLine, type SniffedDialect } from './csv-dialect';
 import type { Compression, DetectedFormat } from './formats';
 
 /** What a dataset's silver SQL selects from: the file's columns as written, and `_source`. */
@@ -15,20 +16,6 @@ export const SOURCE_COLUMN = '_source';
 /** Row number in the file (1-based), kept through silver and rejects for tracing. */
 export const ROW_COLUMN = '_source_row';
 
-function reader(path: string, { format, compression }: DetectedFormat, allVarchar: boolean): string {
-  const file = sqlString(path);
-  switch (format) {
-    case 'parquet':
-      return `read_parquet(${file})`;
-    case 'json':
-      // format auto: a JSON array or newline-delimited records.
-      return `read_json(${file}, format = 'auto', compression = ${sqlString(compression === 'none' ? 'uncompressed' : compression)}, sample_size = -1)`;
-    case 'csv':
-      // The sniffer finds delimiter (comma, tab, semicolon, pipe), quote and header.
-      return `read_csv(${file}, compression = ${sqlString(compression)}, sample_size = 20480, all_varchar = ${allVarchar})`;
-  }
-}
-
 export interface RawFile {
   /** The file's columns, snake_case, in file order. */
   columns: string[];
@@ -38,7 +25,9 @@ export interface RawFile {
  * Opens a local file as the view `raw_named`: its columns renamed to
  * snake_case, every value as written (text) with `allVarchar`, DuckDB's types
  * otherwise. Nothing is read beyond what the sniffer needs; a file DuckDB
- * cannot even describe is a poison file.
+ * cannot even describe is a poison file. A CSV is read as its header line
+ * says: rows that do not fit it go to DuckDB's rejects tables (see
+ * `rejectedLinesSelect`), never reshaped.
  */
 export async function openRawFile(
   connection: DuckDBConnection,
@@ -46,19 +35,109 @@ export async function openRawFile(
   detected: DetectedFormat,
   { allVarchar }: { allVarchar: boolean },
 ): Promise<RawFile> {
+  const sourceColumns =
+    detected.format === 'csv'
+      ? await openCsv(connection, path, detected, allVarchar)
+      : await openOther(connection, path, detected);
+  const columns = normaliseColumnNames(sourceColumns);
+  const select = sourceColumns.map((source, i) => {
+    const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
+    return `${value} as ${sqlIdentifier(columns[i] as string)}`;
+  });
+  await connection.run(`create or replace temp view raw_named as select ${select.join(', ')} from raw_file`);
+  return { columns };
+}
+
+async function describeRawFile(connection: DuckDBConnection, from: string): Promise<string[]> {
+  await connection.run(`create or replace temp view raw_file as select * from ${from}`);
+  const described = await connection.runAndReadAll('describe raw_file');
+  return described.getRowObjectsJS().map((row) => String(row.column_name));
+}
+
+async function openOther(connection: DuckDBConnection, path: string, { format, compression }: DetectedFormat) {
+  const file = sqlString(path);
+  // format auto: a JSON array or newline-delimited records.
+  const from =
+    format === 'parquet'
+      ? `read_parquet(${file})`
+      : `read_json(${file}, format = 'auto', compression = ${sqlString(compression === 'none' ? 'uncompressed' : compression)}, sample_size = -1)`;
   try {
-    await connection.run(`create or replace temp view raw_file as select * from ${reader(path, detected, allVarchar)}`);
-    const described = await connection.runAndReadAll('describe raw_file');
-    const sourceColumns = described.getRowObjectsJS().map((row) => String(row.column_name));
-    const columns = normaliseColumnNames(sourceColumns);
-    const select = sourceColumns.map((source, i) => {
-      const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
-      return `${value} as ${sqlIdentifier(columns[i] as string)}`;
-    });
-    await connection.run(`create or replace temp view raw_named as select ${select.join(', ')} from raw_file`);
-    return { columns };
+    return await describeRawFile(connection, from);
   } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot read as ${detected.format}: ${messageOf(error)}`, { cause: error });
+    throw new PoisonFileError('unreadable', `cannot read as ${format}: ${duckdbMessage(error, path)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The dialect is DuckDB's sniff checked against the header line; the types
+ * are sniffed with that dialect, or, when the sniffer cannot read the file
+ * with it (an unterminated quote), every column is text.
+ */
+async function openCsv(
+  connection: DuckDBConnection,
+  path: string,
+  { compression, head }: DetectedFormat,
+  allVarchar: boolean,
+): Promise<string[]> {
+  const { line, complete } = firstLine((head ?? Buffer.alloc(0)).toString('utf8'));
+  if (!complete && Buffer.byteLength(line) >= CSV_MAX_LINE_BYTES) {
+    throw new PoisonFileError(
+      'unreadable',
+      `the first line is longer than ${CSV_MAX_LINE_BYTES.toLocaleString('en')} bytes, the longest CSV line that can be read ` +
+        `(its header is not a CSV header; a JSON array is read whatever its line length)`,
+    );
+  }
+  const dialect = checkedDialect(line, await sniff(connection, path, compression));
+  const file = sqlString(path);
+  const options = `compression = ${sqlString(compression)}, delim = ${sqlString(dialect.delimiter)},
+    quote = ${sqlString(dialect.quote)}, escape = ${sqlString(dialect.escape)}, header = ${dialect.header}, skip = 0,
+    store_rejects = true`;
+  try {
+    const columns = await describeRawFile(
+      connection,
+      `read_csv(${file}, ${options}, sample_size = 20480, all_varchar = ${allVarchar})`,
+    );
+    if (columns.length === dialect.columns.length) return columns;
+  } catch {
+    // The sniffer failed with the dialect fixed: read every column as text below.
+  }
+  const textColumns = dialect.columns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ');
+  try {
+    return await describeRawFile(
+      connection,
+      `read_csv(${file}, ${options}, auto_detect = false, columns = {${textColumns}})`,
+    );
+  } catch (error) {
+    throw new PoisonFileError('unreadable', `cannot read as csv: ${duckdbMessage(error, path)}`, { cause: error });
+  }
+}
+
+/** DuckDB's guess at the dialect; undefined when it cannot make one. */
+async function sniff(
+  connection: DuckDBConnection,
+  path: string,
+  compression: Compression,
+): Promise<SniffedDialect | undefined> {
+  try {
+    const reader = await connection.runAndReadAll(
+      `select Delimiter, Quote, Escape, HasHeader, SkipRows, len(Columns) as columns
+       from sniff_csv(${sqlString(path)}, compression = ${sqlString(compression)}, sample_size = 20480)`,
+    );
+    const row = reader.getRowObjectsJS()[0];
+    if (!row) return undefined;
+    const option = (value: unknown) => (value === '(empty)' ? '' : String(value));
+    return {
+      delimiter: option(row.Delimiter),
+      quote: option(row.Quote),
+      escape: option(row.Escape),
+      header: Boolean(row.HasHeader),
+      skipRows: Number(row.SkipRows),
+      columnCount: Number(row.columns),
+    };
+  } catch {
+    return undefined;
   }
 }
 
@@ -84,21 +163,49 @@ export async function fileReadsCleanly(connection: DuckDBConnection): Promise<bo
   }
 }
 
-/** The first line(s) of a compressed text file, decompressed by DuckDB. */
-export async function peekCompressedText(
-  connection: DuckDBConnection,
-  path: string,
-  compression: Compression,
-): Promise<string> {
-  try {
-    const reader = await connection.runAndReadAll(
-      `select line from read_csv(${sqlString(path)}, compression = ${sqlString(compression)}, header = false,
-         columns = {'line': 'VARCHAR'}, delim = '\x1f', quote = '', escape = '', auto_detect = false) limit 1`,
-    );
-    return String(reader.getRowObjectsJS()[0]?.line ?? '');
-  } catch (error) {
-    throw new PoisonFileError('unreadable', `cannot decompress (${compression}): ${messageOf(error)}`, {
-      cause: error,
-    });
-  }
+/**
+ * CSV lines DuckDB could not read as the header says, one row per line with
+ * its error: `_rule` (`csv_` and DuckDB's error type: `csv_too_many_columns`),
+ * `_error` (DuckDB's message), `_source_line` and `_raw_line` (the line as written).
+ */
+export function rejectedLinesSelect(): string {
+  return `select 'csv_' || replace(lower(error_type), ' ', '_') as _rule,
+            ['csv_' || replace(lower(error_type), ' ', '_')] as _failed_rules,
+            null::bigint as ${ROW_COLUMN},
+            line::bigint as _source_line,
+            error_message as _error,
+            trim(csv_line, chr(13) || chr(10)) as _raw_line
+     from reject_errors
+     qualify row_number() over (partition by line order by column_idx) = 1`;
+}
+
+/** Whether a staged pass rejected lines; `types` counts only lines whose value did not fit a sniffed type. */
+export async function countRejectedLines(connection: DuckDBConnection, only?: 'types'): Promise<number> {
+  if (!(await hasRejectsTable(connection))) return 0;
+  const where = only === 'types' ? "where error_type = 'CAST'" : '';
+  const reader = await connection.runAndReadAll(`select count(distinct line) as n from reject_errors ${where}`);
+  return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+}
+
+/** Forgets the rejected lines of earlier passes. */
+export async function clearRejectedLines(connection: DuckDBConnection): Promise<void> {
+  if (await hasRejectsTable(connection)) await connection.run('delete from reject_errors');
+}
+
+/** The first rejected lines, as a reason can quote them: `line 3: Expected Number of Columns: 2 Found: 4`. */
+export async function firstRejectedLines(connection: DuckDBConnection, count = 3): Promise<string> {
+  const reader = await connection.runAndReadAll(
+    `select _source_line, _error from (${rejectedLinesSelect()}) order by _source_line limit ${count}`,
+  );
+  return reader
+    .getRowObjectsJS()
+    .map((row) => `line ${row._source_line}: ${row._error}`)
+    .join('; ');
+}
+
+async function hasRejectsTable(connection: DuckDBConnection): Promise<boolean> {
+  const reader = await connection.runAndReadAll(
+    "select count(*) as n from duckdb_tables() where temporary and table_name = 'reject_errors'",
+  );
+  return Number(reader.getRowObjectsJS()[0]?.n ?? 0) > 0;
 }

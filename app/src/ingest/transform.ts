@@ -1,8 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../datasets';
-import { messageOf, PoisonFileError } from '../errors';
+import { duckdbMessage, PoisonFileError } from '../errors';
 import { copyRows, sqlString } from '../io/duckdb';
-import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, SOURCE_COLUMN } from './read-raw';
+import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, rejectedLinesSelect, SOURCE_COLUMN } from './read-raw';
 
 /**
  * raw file ─(stage: one streaming pass)─▶ staged.parquet ─┬─▶ silver.parquet  (rows that pass, + _source_row, lineage)
@@ -97,11 +97,13 @@ export async function stageDataset(
     return await copyRows(connection, select, stagedPath, STAGED);
   } catch (error) {
     if (!(await fileReadsCleanly(connection))) {
-      throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${messageOf(error)}`, { cause: error });
+      throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${duckdbMessage(error)}`, {
+        cause: error,
+      });
     }
     throw new PoisonFileError(
       'schema',
-      `dataset ${dataset.name} silver SQL or rules failed on this file: ${messageOf(error)}`,
+      `dataset ${dataset.name} silver SQL or rules failed on this file: ${duckdbMessage(error)}`,
       { cause: error },
     );
   }
@@ -124,7 +126,7 @@ async function checkSilverSql(connection: DuckDBConnection, dataset: Dataset): P
     const explained = await connection.runAndReadAll(`explain (format json) ${dataset.silverSql}`);
     plan = JSON.parse(String(explained.getRowObjectsJS()[0]?.explain_value)) as PlanNode[];
   } catch (error) {
-    throw problem(`failed on this file: ${messageOf(error)}`, error);
+    throw problem(`failed on this file: ${duckdbMessage(error)}`, error);
   }
   if (!columns.includes(SOURCE_COLUMN)) {
     throw problem(`must select ${SOURCE_COLUMN} from ${RAW_INPUT} unchanged (it becomes ${ROW_COLUMN})`);
@@ -150,15 +152,16 @@ function flatten(nodes: readonly PlanNode[]): PlanNode[] {
 }
 
 /**
- * Staged rows -> silver (and rejects when some failed). `_source_row` is the
- * row's position in the staged file, which holds every row of the raw file in order.
+ * Staged rows -> silver (and rejects when some failed a rule, or some CSV
+ * lines could not be read as the header says). `_source_row` is the row's
+ * position in the staged file, which holds every row read, in order.
  */
 export async function publishStaged(
   connection: DuckDBConnection,
   stagedRows: number,
   lineage: Lineage,
   paths: TransformPaths,
-  { hasRules }: { hasRules: boolean },
+  { hasRules, rejectedLines }: { hasRules: boolean; rejectedLines: number },
 ): Promise<TransformResult> {
   const staged = `read_parquet(${sqlString(paths.staged)}, file_row_number = true)`;
   const rowNumber = `file_row_number + 1 as ${ROW_COLUMN}`;
@@ -170,15 +173,21 @@ export async function publishStaged(
     paths.silver,
     PARQUET,
   );
-  const rejectedRows = stagedRows - silverRows;
-  if (rejectedRows > 0) {
-    await copyRows(
-      connection,
+  const ruleRejects = stagedRows - silverRows;
+  const rejects = [
+    ruleRejects > 0 &&
       `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber}, unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
        from ${staged} where not ${PASSED}`,
+    rejectedLines > 0 && `select *, ${lineageColumns(lineage)} from (${rejectedLinesSelect()})`,
+  ].filter((select): select is string => typeof select === 'string');
+  if (rejects.length > 0) {
+    await copyRows(
+      connection,
+      rejects.map((select) => `(${select})`).join(' union all by name '),
       paths.rejects,
       PARQUET,
     );
   }
+  const rejectedRows = ruleRejects + rejectedLines;
   return { silverRows, rejectedRows };
 }

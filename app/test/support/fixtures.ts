@@ -1,6 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { Config } from '../../src/config';
 import { withConnection } from '../../src/io/duckdb';
 
@@ -34,3 +35,44 @@ export async function writeWithDuckDB(
 
 export const PEOPLE_SELECT =
   "select * from (values ('Ada', 36, date '2026-01-02'), ('Linus', 29, date '2026-02-03'), ('Grace', 45, date '2026-03-04')) as t(\"Name\", \"Age\", \"Joined At\")";
+
+/** zstd-compressed bytes, compressed by DuckDB (Node 20 has no zstd compressor): the text as one CSV value. */
+export async function zstdWithDuckDB(cfg: Config, text: string): Promise<Buffer> {
+  const plain = join(cfg.workDir, `fixture-${Math.random().toString(36).slice(2)}.txt`);
+  const compressed = `${plain}.zst`;
+  await writeFile(plain, text);
+  try {
+    await withConnection(cfg, (connection) =>
+      connection.run(
+        `copy (select content from read_text('${plain}')) to '${compressed}' (format csv, header false, quote '', escape '', delim e'\\x1f', compression zstd)`,
+      ),
+    );
+    return await readFile(compressed);
+  } finally {
+    await rm(plain, { force: true });
+    await rm(compressed, { force: true });
+  }
+}
+
+/** A real Parquet file with an encrypted footer (PARE magic), as DuckDB writes one with a key. */
+export async function encryptedParquet(cfg: Config): Promise<Buffer> {
+  const path = join(cfg.workDir, `fixture-${Math.random().toString(36).slice(2)}.parquet`);
+  // An instance of its own: DuckDB writes encrypted Parquet without httpfs's crypto only when told it may.
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await connection.run("set force_mbedtls_unsafe = 'true'");
+    await connection.run("pragma add_parquet_key('fixture', '0123456789112345')");
+    await connection.run(
+      `copy (select 1 as a) to '${path}' (format parquet, encryption_config {footer_key: 'fixture'})`,
+    );
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  try {
+    return await readFile(path);
+  } finally {
+    await rm(path, { force: true });
+  }
+}

@@ -27,6 +27,7 @@ export interface TestLakehouse {
   upload(key: string, body: string | Buffer): Promise<S3EventRecord>;
   list(bucket: string, prefix?: string): Promise<string[]>;
   getText(bucket: string, key: string): Promise<string>;
+  getBytes(bucket: string, key: string): Promise<Buffer>;
   /** Rows of a Parquet object, read back with DuckDB. */
   readParquet(bucket: string, key: string, sql?: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -72,6 +73,10 @@ export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>
     async getText(bucket, key) {
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await response.Body?.transformToString()) ?? '';
+    },
+    async getBytes(bucket, key) {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from((await response.Body?.transformToByteArray()) ?? []);
     },
     readParquet(bucket, key, sql = 'select * from t') {
       return withDownloaded(client, cfg, bucket, [key], ([path]) =>
