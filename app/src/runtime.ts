@@ -23,8 +23,11 @@ export interface Runtime {
   progress?: ProgressSink;
 }
 
-export function createRuntime(cfg: Config, datasets: ReadonlyMap<string, Dataset> = loadDatasets()): Runtime {
-  const s3 = createS3Client(cfg);
+export function createRuntime(
+  cfg: Config,
+  datasets: ReadonlyMap<string, Dataset> = loadDatasets(),
+  s3: S3Client = createS3Client(cfg),
+): Runtime {
   let cache: ObjectCache | undefined;
   const applyGold = async (job: GoldMessage) => {
     const dataset = datasets.get(job.dataset);

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { writeTrips } from '../local/trip-generator';
 import { loadConfig } from '../src/config';
 import { loadDatasets } from '../src/datasets';
@@ -45,6 +46,22 @@ describe('temp storage', () => {
       expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large' });
       expect((outcome as { error: string }).error).toMatch(
         /the object is \d+ MB and needs about \d+ MB of temp storage .* WORK_DIR has \d+ MB free: raise the function's ephemeral_storage_size/,
+      );
+      expect(leftovers()).toEqual([]);
+    });
+
+    it('quarantines a decompression bomb once it decompresses past the free temp storage', async () => {
+      // 200 gzip members of 1 MB of rows each: 200 MB of CSV from a file of a few hundred KB.
+      const member = gzipSync(Buffer.from('1,2\n'.repeat(256 * 1024)));
+      const bomb = Buffer.concat([gzipSync('a,b\n'), ...Array.from({ length: 200 }, () => member)]);
+      expect(bomb.length).toBeLessThan(MB);
+      const record = await lake.upload('people/bomb.csv.gz', bomb);
+
+      const [outcome] = await handleS3Event(eventOf(record), rt);
+
+      expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large' });
+      expect((outcome as { error: string }).error).toMatch(
+        /^gzip data that decompresses to more than \d+ MB \(the \d+ MB of temp storage free for its rows; a decompression bomb/,
       );
       expect(leftovers()).toEqual([]);
     });

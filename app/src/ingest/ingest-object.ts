@@ -120,10 +120,9 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     const outputKey = silverKey(raw.key, version);
     const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
     progress?.({ stage: 'uploading' });
-    await Promise.all([
-      uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE),
-      rejectedKey ? uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE) : undefined,
-    ]);
+    // Rejects first: a silver object is never there without its rejects (a failure between them is retried).
+    if (rejectedKey) await uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE);
+    await uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE);
     if (definition && definition.goldTables.length > 0) {
       progress?.({ stage: 'gold' });
       await deps.gold.submit({ dataset, silverKey: outputKey });

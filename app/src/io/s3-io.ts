@@ -16,10 +16,24 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../config';
 import { SourceGoneError } from '../errors';
 
+/**
+ * A stalled connection fails fast (and the invocation is retried) instead of
+ * eating the function's timeout. Without `throwOnRequestTimeout` the SDK only
+ * logs a warning when `requestTimeout` passes, and goes on waiting.
+ */
+export const S3_TIMEOUTS: S3Timeouts = { connectionTimeout: 5_000, requestTimeout: 60_000 };
+
+export interface S3Timeouts {
+  connectionTimeout: number;
+  requestTimeout: number;
+}
+
 /** One client per container: connections are reused across warm invocations. */
-export function createS3Client(cfg: Pick<Config, 's3Endpoint' | 'region'>): S3Client {
-  // A stalled connection fails fast (and the invocation is retried) instead of eating the function's timeout.
-  const requestHandler = { connectionTimeout: 5_000, requestTimeout: 60_000 };
+export function createS3Client(
+  cfg: Pick<Config, 's3Endpoint' | 'region'>,
+  timeouts: S3Timeouts = S3_TIMEOUTS,
+): S3Client {
+  const requestHandler = { ...timeouts, throwOnRequestTimeout: true };
   if (!cfg.s3Endpoint) return new S3Client({ region: cfg.region, requestHandler });
   return new S3Client({
     requestHandler,
@@ -137,7 +151,11 @@ function totalSize(response: GetObjectCommandOutput): number {
   return match ? Number(match[1]) : (response.ContentLength ?? 0);
 }
 
-/** Streams a response body into the file at `offset` (buffered writes, not one per network chunk). */
+/**
+ * Streams a response body into the file at `offset` (buffered writes, not one
+ * per network chunk). A body cut short of its Content-Length fails here
+ * (Node's "aborted"), so the invocation is retried.
+ */
 async function writeBody(response: GetObjectCommandOutput, path: string, offset: number): Promise<void> {
   await pipeline(response.Body as Readable, createWriteStream(path, { flags: 'r+', start: offset }));
 }

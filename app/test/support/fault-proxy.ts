@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A fault-injecting HTTP proxy between an S3 client and the local S3 server:
+ * real TCP resets, short bodies, stalls and error answers on the real
+ * protocol, which a mocked client cannot give. Requests no rule matches are
+ * forwarded unchanged.
+ */
+export type Fault =
+  /** The server's headers and half its body, then a TCP reset. */
+  | 'reset-mid-download'
+  /** The server's headers (its Content-Length intact) and half its body, then the connection ends. */
+  | 'truncated-body'
+  /** Part of the request body read, then a TCP reset; nothing reaches the server. */
+  | 'reset-mid-upload'
+  /** No answer at all. */
+  | 'stall'
+  | { status: number; code: string };
+
+export interface FaultRule {
+  method: 'GET' | 'PUT' | 'HEAD' | 'POST';
+  bucket: string;
+  fault: Fault;
+  /** How many matching requests get the fault (default: every one until `clear`). */
+  times?: number;
+}
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:<port>`: give it to the client as its S3 endpoint. */
+  readonly endpoint: string;
+  inject(rule: FaultRule): void;
+  clear(): void;
+  /** Requests that got a fault since the last `clear`. */
+  readonly faulted: number;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultProxy> {
+  const upstream = new URL(upstreamEndpoint);
+  let rules: Array<FaultRule & { left: number }> = [];
+  let faulted = 0;
+  const sockets = new Set<Socket>();
+
+  const ruleFor = (req: IncomingMessage) => {
+    const bucket = (req.url ?? '').split('?')[0]?.split('/')[1];
+    const rule = rules.find((r) => r.left > 0 && r.method === req.method && r.bucket === bucket);
+    if (!rule) return undefined;
+    rule.left--;
+    faulted++;
+    return rule.fault;
+  };
+
+  const forward = (req: IncomingMessage, onResponse: (response: IncomingMessage) => void) => {
+    const outgoing = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      onResponse,
+    );
+    outgoing.on('error', () => req.socket.destroy());
+    req.pipe(outgoing);
+  };
+
+  const half = (response: IncomingMessage, res: ServerResponse, then: (socket: Socket) => void) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      const body = Buffer.concat(chunks);
+      res.writeHead(response.statusCode ?? 500, response.headers);
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => then(res.socket as Socket));
+    });
+  };
+
+  const server = createServer((req, res) => {
+    const fault = ruleFor(req);
+    if (!fault) {
+      forward(req, (response) => {
+        res.writeHead(response.statusCode ?? 500, response.headers);
+        response.pipe(res);
+      });
+      return;
+    }
+    if (fault === 'stall') return;
+    if (fault === 'reset-mid-upload') {
+      req.once('data', () => req.socket.resetAndDestroy());
+      req.once('end', () => req.socket.resetAndDestroy());
+      return;
+    }
+    if (fault === 'reset-mid-download') {
+      forward(req, (response) => half(response, res, (socket) => socket.resetAndDestroy()));
+      return;
+    }
+    if (fault === 'truncated-body') {
+      forward(req, (response) => half(response, res, (socket) => socket.end()));
+      return;
+    }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(fault.status, { 'content-type': 'application/xml' });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`,
+      );
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    inject(rule) {
+      rules.push({ ...rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+    },
+    clear() {
+      rules = [];
+      faulted = 0;
+    },
+    get faulted() {
+      return faulted;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
