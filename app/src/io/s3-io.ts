@@ -84,9 +84,10 @@ const isInvalidRange = (error: unknown) =>
 /**
  * Streams an object to a local file, in parallel ranges when it is large.
  * Every range after the first names the first one's ETag (and the version),
- * so an object overwritten mid-download fails the read instead of mixing two
- * versions. Outputs are keyed by the ETag and version returned here (what was
- * actually read), not by the event's.
+ * and must come back with it, so an object overwritten mid-download fails the
+ * read (the invocation is retried) instead of mixing two versions. Outputs
+ * are keyed by the ETag and version returned here (what was actually read),
+ * not by the event's.
  */
 export async function downloadToFile(
   s3: S3Client,
@@ -132,6 +133,13 @@ export async function downloadToFile(
     }
     await inParallel(ranges, concurrency, async ([start, end]) => {
       const part = await get(`bytes=${start}-${end}`, first.ETag);
+      // S3 answers 412 to the If-Match; a server that ignores it still names what it sent.
+      if (part.ETag && part.ETag !== first.ETag) {
+        (part.Body as Readable | undefined)?.destroy?.();
+        throw new Error(
+          `s3://${ref.bucket}/${ref.key} changed while it was read (ETag ${first.ETag}, then ${part.ETag})`,
+        );
+      }
       await writeBody(part, path, start);
       done += end - start + 1;
       onBytes?.(done, total);

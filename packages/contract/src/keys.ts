@@ -7,10 +7,30 @@ export const DEFAULT_DATASET = 'default';
 export const REJECTS_PREFIX = '_rejects';
 export const QUARANTINE_PREFIX = '_quarantine';
 
-/** The dataset is the first path segment of the raw key: `trips/2026/a.csv` -> `trips`. */
+/**
+ * The dataset is the first path segment of the raw key: `trips/2026/a.csv` ->
+ * `trips`. A segment starting with `_` is not a dataset: `_rejects/`,
+ * `_quarantine/` and `_state/` are the pipeline's own prefixes, and a raw
+ * folder named like them must never mix into them, so its files take `default`.
+ */
 export function datasetOf(rawKey: string): string {
   const slash = rawKey.indexOf('/');
-  return slash > 0 ? rawKey.slice(0, slash) : DEFAULT_DATASET;
+  if (slash <= 0 || rawKey.startsWith('_')) return DEFAULT_DATASET;
+  return rawKey.slice(0, slash);
+}
+
+/** Longest dataset folder in an output key: output keys stay under S3's 1,024 bytes whatever the raw key. */
+const MAX_FOLDER_BYTES = 200;
+
+/** The dataset's folder in silver: its name, or for a very long one, its start and a hash of it. */
+function folderOf(dataset: string): string {
+  if (Buffer.byteLength(dataset) <= MAX_FOLDER_BYTES) return dataset;
+  let start = '';
+  for (const char of dataset) {
+    if (Buffer.byteLength(start + char) > MAX_FOLDER_BYTES - 17) break;
+    start += char;
+  }
+  return `${start}-${createHash('sha256').update(dataset).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -32,7 +52,7 @@ function stemOf(rawKey: string): string {
 
 /** Silver object for one raw object version: `<dataset>/<stem>-<sourceId>.parquet`. */
 export function silverKey(rawKey: string, versionOrEtag: string): string {
-  return `${datasetOf(rawKey)}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.parquet`;
+  return `${folderOf(datasetOf(rawKey))}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.parquet`;
 }
 
 /** Rejected rows of one raw object version. */
@@ -42,7 +62,7 @@ export function rejectsKey(rawKey: string, versionOrEtag: string): string {
 
 /** Quarantine record of one raw object version. */
 export function quarantineKey(rawKey: string, versionOrEtag: string): string {
-  return `${QUARANTINE_PREFIX}/${datasetOf(rawKey)}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.json`;
+  return `${QUARANTINE_PREFIX}/${folderOf(datasetOf(rawKey))}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.json`;
 }
 
 /** Gold keeps its incremental state beside the tables, under this prefix. */

@@ -16,6 +16,10 @@ describe('key layout', () => {
       ['trips/a.csv', 'trips'],
       ['a.csv', 'default'],
       ['/leading-slash.csv', 'default'],
+      // Named like the pipeline's own prefixes: never a dataset, so never mixed into them.
+      ['_rejects/trips/a.csv', 'default'],
+      ['_quarantine/a.json', 'default'],
+      ['_state/trips/manifest.json', 'default'],
     ])('%s -> %s', (key, dataset) => {
       expect(datasetOf(key)).toBe(dataset);
     });
@@ -34,6 +38,15 @@ describe('key layout', () => {
         silverKey('trips/other/a.csv', 'v1'),
       ]);
       expect(keys.size).toBe(3);
+    });
+
+    it("stays far under S3's 1,024-byte key limit for the longest raw key", () => {
+      const longest = `${'é'.repeat(400)}/${'x'.repeat(200)}.csv`;
+      expect(Buffer.byteLength(longest)).toBeLessThanOrEqual(1024);
+      for (const key of [silverKey(longest, 'e'), rejectsKey(longest, 'e'), quarantineKey(longest, 'e')]) {
+        expect(Buffer.byteLength(key)).toBeLessThan(400);
+      }
+      expect(silverKey(longest, 'e')).not.toBe(silverKey(`${'é'.repeat(399)}ê/${'x'.repeat(200)}.csv`, 'e'));
     });
 
     it('does not let a crafted name collide with another key and version', () => {
