@@ -8,8 +8,10 @@ import { writeTrips } from '../local/trip-generator';
 import { loadConfig } from '../src/config';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
+import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { freeBytes, removeLeftovers } from '../src/io/work-dir';
 import { createRuntime, type Runtime } from '../src/runtime';
+import { expectCleanOutcome } from './faults/outcome-checks';
 import { eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 
 const MB = 1024 * 1024;
@@ -39,7 +41,8 @@ describe('temp storage', () => {
       const path = join(lake.cfg.workDir, 'big.csv');
       const { bytes } = await writeTrips(path, { rows: 500_000 });
       expect(bytes).toBeGreaterThan(24 * MB);
-      const record = await lake.upload('trips/too-big.csv', readFileSync(path));
+      const uploaded = readFileSync(path);
+      const record = await lake.upload('trips/too-big.csv', uploaded);
 
       const [outcome] = await handleS3Event(eventOf(record), rt);
 
@@ -48,6 +51,7 @@ describe('temp storage', () => {
         /the object is \d+ MB and needs about \d+ MB of temp storage .* WORK_DIR has \d+ MB free: raise the function's ephemeral_storage_size/,
       );
       expect(leftovers()).toEqual([]);
+      await expectCleanOutcome(lake, record, uploaded, outcome, small);
     });
 
     it('quarantines a decompression bomb once it decompresses past the free temp storage', async () => {
@@ -64,14 +68,15 @@ describe('temp storage', () => {
         /^gzip data that decompresses to more than \d+ MB \(the \d+ MB of temp storage free for its rows; a decompression bomb/,
       );
       expect(leftovers()).toEqual([]);
+      await expectCleanOutcome(lake, record, bomb, outcome, small);
     });
 
     it('quarantines a file when the disk fills up while it is processed, and leaves nothing behind', async () => {
-      const record = await lake.upload(
-        'trips/fills-the-disk.csv',
+      const uploaded = Buffer.from(
         'trip_id,pickup_at,distance_km,fare,passengers,payment_type,pickup_zone\n' +
           't1,2026-01-15 08:30:00,3.5,12.5,1,card,Downtown\n'.repeat(20_000),
       );
+      const record = await lake.upload('trips/fills-the-disk.csv', uploaded);
       // The disk fills (another file's worth of ballast) just as the download starts: a real ENOSPC.
       const ballast = join(small, 'ballast');
       rt.s3.middlewareStack.add(
@@ -84,8 +89,9 @@ describe('temp storage', () => {
         { step: 'initialize', name: 'fillTheDisk' },
       );
 
+      let outcome: IngestOutcome | undefined;
       try {
-        const [outcome] = await handleS3Event(eventOf(record), rt);
+        [outcome] = await handleS3Event(eventOf(record), rt);
 
         expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large' });
         expect((outcome as { error: string }).error).toMatch(
@@ -96,6 +102,7 @@ describe('temp storage', () => {
         await rm(ballast, { force: true });
       }
       expect(leftovers()).toEqual([]);
+      await expectCleanOutcome(lake, record, uploaded, outcome, small);
     });
   });
 

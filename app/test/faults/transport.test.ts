@@ -57,6 +57,11 @@ const CASES: Case[] = [
     stopsAt: 'gold',
   },
   {
+    name: 'connection reset mid-upload of the gold manifest (the commit point)',
+    rule: { method: 'PUT', bucket: BUCKETS.gold, key: goldManifestKey('trips'), fault: 'reset-mid-upload' },
+    stopsAt: 'gold',
+  },
+  {
     name: '503 SlowDown reading the gold manifest',
     rule: { method: 'GET', bucket: BUCKETS.gold, fault: { status: 503, code: 'SlowDown' } },
     stopsAt: 'gold',
@@ -110,8 +115,13 @@ describe('transport faults: a retried invocation, no partial output, success on 
     const manifest = goldManifestKey('trips');
     expect(goldAfter[manifest]).toEqual(goldBefore[manifest]);
     for (const [object, content] of Object.entries(goldBefore)) expect(goldAfter[object]).toEqual(content);
-    for (const object of Object.keys(goldAfter).filter((k) => k.startsWith('trips/')))
-      expect(goldBefore[object]).toBeDefined();
+    // New gold objects: only state objects no manifest names yet, and (gold cut at its commit point) the file's own
+    // partition, complete: gold tables are written before the manifest, and the retry rewrites them the same.
+    for (const object of Object.keys(goldAfter).filter((k) => !(k in goldBefore) && !k.startsWith('_state/'))) {
+      expect(stopsAt).toBe('gold');
+      expect(object).toBe(`trips/daily_zone_revenue/pickup_date=${day}/data.parquet`);
+      expect(await lake.readParquet(BUCKETS.gold, object, 'select trips from t')).toEqual([{ trips: 1n }]);
+    }
 
     proxy.clear();
     const [outcome] = (await handleS3Event(eventOf(record), rt)) as IngestOutcome[];
@@ -137,5 +147,57 @@ describe('transport faults: a retried invocation, no partial output, success on 
     expect(proxy.faulted).toBe(2);
     expect(outcome).toMatchObject({ status: 'ingested', silverRows: 1 });
     await expectCleanOutcome(lake, record, uploaded, outcome, rt.cfg.workDir);
+  });
+
+  it('still processes the other records of the event before failing it', async () => {
+    const csv = (id: string) => Buffer.from(tripsCsv([trip({ trip_id: id, pickup_at: '2026-03-02 08:00:00' })]));
+    const failing = await lake.upload('trips/batch-first.csv', csv('batch-1'));
+    const fine = await lake.upload('trips/batch-second.csv', csv('batch-2'));
+    proxy.inject({
+      method: 'GET',
+      bucket: BUCKETS.raw,
+      key: 'trips/batch-first.csv',
+      fault: { status: 500, code: 'InternalError' },
+    });
+
+    await expect(handleS3Event(eventOf(failing, fine), rt)).rejects.toMatchObject({ name: 'InternalError' });
+
+    await expectCleanOutcome(lake, failing, csv('batch-1'), undefined, rt.cfg.workDir);
+    expect(await outputsOf(lake, 'trips/batch-second.csv', fine.s3.object.eTag)).toHaveLength(1);
+  });
+
+  it('an unreachable S3 endpoint fails the invocation rather than quarantining the file', async () => {
+    const record = await lake.upload('trips/unreachable.csv', tripsCsv([trip({ trip_id: 'u' })]));
+    const closed = await startFaultProxy(lake.s3.endpoint);
+    await closed.close();
+    const cfg = loadConfig({ ...lake.env, S3_ENDPOINT: closed.endpoint });
+    const unreachable = createRuntime(
+      cfg,
+      lake.rt.datasets,
+      createS3Client(cfg, { connectionTimeout: 500, requestTimeout: 400 }),
+    );
+
+    await expect(handleS3Event(eventOf(record), unreachable)).rejects.toThrow();
+
+    expect(await outputsOf(lake, 'trips/unreachable.csv', record.s3.object.eTag)).toEqual([]);
+  });
+
+  it('after a gold commit cut at its manifest and never retried (its job dead-lettered), the next file applies', async () => {
+    const day = (d: string, id: string) => Buffer.from(tripsCsv([trip({ trip_id: id, pickup_at: `${d} 08:00:00` })]));
+    const cut = await lake.upload('trips/cut-commit.csv', day('2026-03-10', 'cut'));
+    proxy.inject({ method: 'PUT', bucket: BUCKETS.gold, key: goldManifestKey('trips'), fault: 'reset-mid-upload' });
+    await expect(handleS3Event(eventOf(cut), rt)).rejects.toThrow();
+    proxy.clear();
+
+    const next = await lake.upload('trips/after-cut.csv', day('2026-03-11', 'next'));
+    const [outcome] = (await handleS3Event(eventOf(next), rt)) as IngestOutcome[];
+
+    expect(outcome).toMatchObject({ status: 'ingested', silverRows: 1 });
+    const gold = await lake.readParquet(
+      BUCKETS.gold,
+      'trips/daily_zone_revenue/pickup_date=2026-03-11/data.parquet',
+      'select trips from t',
+    );
+    expect(gold).toEqual([{ trips: 1n }]);
   });
 });

@@ -21,6 +21,8 @@ export type Fault =
 export interface FaultRule {
   method: 'GET' | 'PUT' | 'HEAD' | 'POST';
   bucket: string;
+  /** Only requests for this key (default: any key of the bucket). */
+  key?: string;
   fault: Fault;
   /** How many matching requests get the fault (default: every one until `clear`). */
   times?: number;
@@ -43,8 +45,14 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
   const sockets = new Set<Socket>();
 
   const ruleFor = (req: IncomingMessage) => {
-    const bucket = (req.url ?? '').split('?')[0]?.split('/')[1];
-    const rule = rules.find((r) => r.left > 0 && r.method === req.method && r.bucket === bucket);
+    const [, bucket, ...key] = decodeURIComponent((req.url ?? '').split('?')[0] ?? '').split('/');
+    const rule = rules.find(
+      (r) =>
+        r.left > 0 &&
+        r.method === req.method &&
+        r.bucket === bucket &&
+        (r.key === undefined || r.key === key.join('/')),
+    );
     if (!rule) return undefined;
     rule.left--;
     faulted++;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3EventRecord } from 'aws-lambda';
 import { encodeEventKey, type LocalS3, startLocalS3 } from '../src';
@@ -61,6 +61,29 @@ describe('startLocalS3', () => {
     const record = await nextRecord();
     expect(record.eventName).toBe('ObjectCreated:CompleteMultipartUpload');
     expect(record.s3.object.size).toBe(body.length);
+  });
+
+  it("answers a copy over an existing key with the new content's ETag", async () => {
+    const client = s3.client();
+    const put = (key: string, body: string) =>
+      client.send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: body }));
+    const copy = (from: string) =>
+      client.send(
+        new CopyObjectCommand({
+          Bucket: 'raw',
+          Key: 'copy/dest',
+          CopySource: `raw/${from}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: 'text/plain',
+        }),
+      );
+    const one = await put('copy/one', 'one');
+    const two = await put('copy/two', 'two');
+
+    expect((await copy('copy/one')).CopyObjectResult?.ETag).toBe(one.ETag);
+    expect((await copy('copy/two')).CopyObjectResult?.ETag).toBe(two.ETag);
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'raw', Key: 'copy/dest' }));
+    expect(head.ETag).toBe(two.ETag);
   });
 
   it('orders events for the same key with an increasing sequencer', async () => {
