@@ -154,14 +154,17 @@ function flatten(nodes: readonly PlanNode[]): PlanNode[] {
 /**
  * Staged rows -> silver (and rejects when some failed a rule, or some CSV
  * lines could not be read as the header says). `_source_row` is the row's
- * position in the staged file, which holds every row read, in order.
+ * position in the staged file, which holds every row read, in order. A
+ * dataset's rejects always have the same columns (a catalog declares them):
+ * the rule's, and the line's (`_source_line`, `_error`, `_raw_line`), null
+ * where they do not apply.
  */
 export async function publishStaged(
   connection: DuckDBConnection,
   stagedRows: number,
   lineage: Lineage,
   paths: TransformPaths,
-  { hasRules, rejectedLines }: { hasRules: boolean; rejectedLines: number },
+  { hasRules, rejectedLines = 0 }: { hasRules: boolean; rejectedLines?: number },
 ): Promise<TransformResult> {
   const staged = `read_parquet(${sqlString(paths.staged)}, file_row_number = true)`;
   const rowNumber = `file_row_number + 1 as ${ROW_COLUMN}`;
@@ -174,20 +177,20 @@ export async function publishStaged(
     PARQUET,
   );
   const ruleRejects = stagedRows - silverRows;
+  if (ruleRejects + rejectedLines === 0) return { silverRows, rejectedRows: 0 };
   const rejects = [
-    ruleRejects > 0 &&
-      `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber}, unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
+    hasRules &&
+      `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber},
+              null::bigint as _source_line, null::varchar as _error, null::varchar as _raw_line,
+              unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
        from ${staged} where not ${PASSED}`,
     rejectedLines > 0 && `select *, ${lineageColumns(lineage)} from (${rejectedLinesSelect()})`,
   ].filter((select): select is string => typeof select === 'string');
-  if (rejects.length > 0) {
-    await copyRows(
-      connection,
-      rejects.map((select) => `(${select})`).join(' union all by name '),
-      paths.rejects,
-      PARQUET,
-    );
-  }
-  const rejectedRows = ruleRejects + rejectedLines;
-  return { silverRows, rejectedRows };
+  await copyRows(
+    connection,
+    rejects.map((select) => `(${select})`).join(' union all by name '),
+    paths.rejects,
+    PARQUET,
+  );
+  return { silverRows, rejectedRows: ruleRejects + rejectedLines };
 }
