@@ -142,7 +142,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       const poison = new PoisonFileError(
         'too-large',
         `ran out of temp storage processing ${mb(raw.size ?? 0)} MB (${mb(free)} MB free in WORK_DIR before cleanup): ` +
-          `raise the function's ephemeral_storage_size or split the file (${messageOf(error)})`,
+          "raise the function's ephemeral_storage_size or split the file",
         { cause: error },
       );
       return quarantine(raw, dataset, version, poison, deps, now);
