@@ -107,6 +107,8 @@ describe('file kinds and encodings', () => {
   it('does not count a character cut by the end of the head as invalid UTF-8', () => {
     const text = Buffer.from('name\nZürich');
     expect(encodingProblem(text.subarray(0, text.length - 5), false)).toBeUndefined();
-    expect(encodingProblem(text.subarray(0, 7), true)).toMatch(/^not UTF-8: byte c3 on line 2/);
+    expect(encodingProblem(text.subarray(0, 7), true)).toMatch(
+      /^text that is not UTF-8 \(Latin-1 or Windows-1252\?\): byte c3 on line 2 /,
+    );
   });
 });

@@ -71,13 +71,13 @@ function utf16Bom(head: Buffer): 'UTF-16LE' | 'UTF-16BE' | undefined {
  */
 export function encodingProblem(head: Buffer, complete: boolean): string | undefined {
   const bom = utf16Bom(head);
-  if (bom) return `${bom} text (byte-order mark ${hex(head.subarray(0, 2))}); save it as UTF-8`;
+  if (bom) return `${bom} text (byte-order mark ${hex(head.subarray(0, 2))}): only UTF-8 is read; save it as UTF-8`;
   const bad = firstInvalidUtf8(head, complete);
   if (bad === undefined) return undefined;
   const line = head.subarray(0, bad).toString('latin1').split('\n').length;
   return (
-    `not UTF-8: byte ${hex(head.subarray(bad, bad + 1))} on line ${line} is not valid UTF-8 ` +
-    '(Latin-1 or Windows-1252 text?); save it as UTF-8'
+    `text that is not UTF-8 (Latin-1 or Windows-1252?): byte ${hex(head.subarray(bad, bad + 1))} on line ${line} ` +
+    'is not valid UTF-8; save it as UTF-8'
   );
 }
 

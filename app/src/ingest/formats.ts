@@ -81,7 +81,7 @@ export async function detectFormat(path: string, key: string): Promise<DetectedF
   const binary = binaryKind(head);
   if (binary) throw new PoisonFileError('unsupported-format', `${compressed}${binary}, not CSV, JSON or Parquet`);
   const encoding = encodingProblem(head, head.length < HEAD_BYTES);
-  if (encoding) throw new PoisonFileError('encoding', `${compressed}text ${encoding}`);
+  if (encoding) throw new PoisonFileError('encoding', `${compressed}${encoding}`);
   return { format: textFormat(head.toString('utf8')), compression, head };
 }
 

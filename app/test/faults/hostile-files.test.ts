@@ -193,14 +193,17 @@ const CASES: Case[] = [
     expected: {
       quarantined: 'encoding',
       error:
-        /^text not UTF-8: byte e9 on line 2 is not valid UTF-8 \(Latin-1 or Windows-1252 text\?\); save it as UTF-8$/,
+        /^text that is not UTF-8 \(Latin-1 or Windows-1252\?\): byte e9 on line 2 is not valid UTF-8; save it as UTF-8$/,
     },
   },
   {
     name: 'UTF-16 CSV with a byte-order mark',
     key: 'people/utf16.csv',
     body: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('name,city\nJosé,Zürich\n', 'utf16le')]),
-    expected: { quarantined: 'encoding', error: /^text UTF-16LE text \(byte-order mark ff fe\); save it as UTF-8$/ },
+    expected: {
+      quarantined: 'encoding',
+      error: /^UTF-16LE text \(byte-order mark ff fe\): only UTF-8 is read; save it as UTF-8$/,
+    },
   },
   {
     name: 'UTF-8 CSV with a byte-order mark and multi-byte text',
