@@ -137,6 +137,8 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     };
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
+    const memory = outOfMemory(error, cfg.duckdb.memoryLimitMb);
+    if (memory) return quarantine(raw, dataset, version, memory, deps, now);
     if (isOutOfSpace(error)) {
       const free = await freeBytes(cfg.workDir).catch(() => 0);
       const poison = new PoisonFileError(
@@ -178,6 +180,25 @@ async function checkTempSpace(size: number, workDir: string): Promise<void> {
       `rows and the outputs); WORK_DIR has ${mb(free)} MB free: raise the function's ephemeral_storage_size ` +
       `(up to 10240 MB) or split the file`,
   );
+}
+
+/**
+ * DuckDB refused an allocation over its memory limit (a Parquet page
+ * declaring gigabytes, say): it never exhausts the memory, and the same file
+ * on the same function would fail the same way, so it is quarantined saying
+ * what to raise rather than retried.
+ */
+function outOfMemory(error: unknown, limitMb: number): PoisonFileError | undefined {
+  for (let cause = error; cause; cause = (cause as { cause?: unknown }).cause) {
+    if (!/Out of Memory Error: /.test(messageOf(cause))) continue;
+    return new PoisonFileError(
+      'too-large',
+      `needs more memory than DuckDB's limit of ${limitMb} MB (${duckdbMessage(cause)}): raise the function's ` +
+        'memory_size or split the file',
+      { cause: error },
+    );
+  }
+  return undefined;
 }
 
 /** The disk is full: Node's ENOSPC, or DuckDB's message for it. */

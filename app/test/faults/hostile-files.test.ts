@@ -40,6 +40,27 @@ async function absurdFooter(lake: TestLakehouse): Promise<Buffer> {
   return valid;
 }
 
+/**
+ * Parquet whose first page header declares 2 GB of data: DuckDB's own single-column file with the page's
+ * uncompressed size (a thrift varint right after the page type) rewritten.
+ */
+async function absurdPage(lake: TestLakehouse): Promise<Buffer> {
+  const valid = await writeWithDuckDB(
+    lake.cfg,
+    'select range as a from range(1000)',
+    'format parquet, compression uncompressed',
+  );
+  let end = 7;
+  while ((valid[end] as number) & 0x80) end++;
+  const declared = 2_000_000_000 * 2; // zigzag
+  const varint: number[] = [];
+  for (let n = declared; ; n = Math.floor(n / 128)) {
+    varint.push(n >= 128 ? (n % 128) | 0x80 : n);
+    if (n < 128) break;
+  }
+  return Buffer.concat([valid.subarray(0, 7), Buffer.from(varint), valid.subarray(end + 1)]);
+}
+
 /** One CSV line of `bytes`, gzipped as repeated members (tiny to build and upload). */
 function gzippedLongLine(bytes: number): Buffer {
   const member = gzipSync(Buffer.alloc(1024 * 1024, 'a,'));
@@ -168,6 +189,16 @@ const CASES: Case[] = [
     key: 'people/absurd.parquet',
     body: absurdFooter,
     expected: { quarantined: 'unreadable', error: /^cannot read as parquet: Footer length error in the file$/ },
+  },
+  {
+    name: 'Parquet whose page declares 2 GB',
+    key: 'people/absurd-page.parquet',
+    body: absurdPage,
+    expected: {
+      quarantined: 'too-large',
+      error:
+        /^needs more memory than DuckDB's limit of 2048 MB \(failed to allocate data of size 2\.0 GiB .*\): raise the function's memory_size/,
+    },
   },
   {
     name: 'JSON cut short',

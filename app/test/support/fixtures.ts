@@ -22,7 +22,7 @@ export const gzip = (text: string): Buffer => gzipSync(Buffer.from(text));
 export async function writeWithDuckDB(
   cfg: Config,
   select: string,
-  options: 'format parquet' | 'format csv, compression zstd',
+  options: 'format parquet' | 'format parquet, compression uncompressed' | 'format csv, compression zstd',
 ): Promise<Buffer> {
   const path = join(cfg.workDir, `fixture-${Math.random().toString(36).slice(2)}`);
   await withConnection(cfg, (connection) => connection.run(`copy (${select}) to '${path}' (${options})`));
