@@ -115,6 +115,8 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       return withQueryProgress(connection, 'writing silver', progress, () =>
         publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined, rejectedLines }),
       );
+    }).catch((error) => {
+      throw outOfMemory(error, cfg.duckdb.memoryLimitMb) ?? error;
     });
 
     const outputKey = silverKey(raw.key, version);
@@ -137,8 +139,6 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     };
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
-    const memory = outOfMemory(error, cfg.duckdb.memoryLimitMb);
-    if (memory) return quarantine(raw, dataset, version, memory, deps, now);
     if (isOutOfSpace(error)) {
       const free = await freeBytes(cfg.workDir).catch(() => 0);
       const poison = new PoisonFileError(
