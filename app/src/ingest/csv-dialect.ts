@@ -29,8 +29,8 @@ export interface SniffedDialect {
 /** DuckDB's limit on one CSV line (its max_line_size default). */
 export const CSV_MAX_LINE_BYTES = 2_000_000;
 
-/** The delimiters DuckDB's sniffer tries. */
-const DELIMITERS = [',', '\t', ';', '|'];
+/** The delimiters DuckDB's sniffer tries, and Hive's default text delimiter (\x01), which it does not. */
+const DELIMITERS = [',', '\t', ';', '|', '\x01'];
 
 /** The first line of the text: up to the first line break outside quotes, without a byte-order mark. */
 export function firstLine(text: string, quote = '"'): { line: string; complete: boolean } {

@@ -34,9 +34,9 @@ function matches(head: Buffer, { at = 0, bytes }: (typeof SIGNATURES)[number]): 
   return head.subarray(at, at + expected.length).equals(expected);
 }
 
-/** Control bytes no text file holds (tab, newlines, form feed and escape aside). */
+/** Control bytes no text file holds (tab, newlines, form feed, escape and Hive's \x01 delimiter aside). */
 function isControl(byte: number): boolean {
-  return byte < 0x20 && ![0x09, 0x0a, 0x0c, 0x0d, 0x1b].includes(byte);
+  return byte < 0x20 && ![0x01, 0x09, 0x0a, 0x0c, 0x0d, 0x1b].includes(byte);
 }
 
 /**

@@ -122,6 +122,12 @@ const CASES: Case[] = [
       Buffer.concat([Buffer.from(`id,name\n${'1,x\n'.repeat(600_000)}`), Buffer.from('2,\xe9t\xe9\n3,y\n', 'latin1')]),
     expected: { ingested: { rows: 600_001, columns: ['id', 'name'], rejected: [[600_002, 'csv_invalid_encoding']] } },
   },
+  {
+    name: 'Hive text file (\\x01-delimited)',
+    key: 'people/hive.txt',
+    body: text('id\x01name\n1\x01Ada\n2\x01Linus\n'),
+    expected: { ingested: { rows: 2, columns: ['id', 'name'] } },
+  },
   // A dataset: lines that do not fit join the rule rejects.
   {
     name: 'trips CSV with a row of extra fields',
