@@ -15,6 +15,7 @@ import { expectCleanOutcome } from './outcome-checks';
  * Never reshaped, never a failed invocation (a retry cannot help).
  */
 type Expected =
+  /** `rejected`: [line, rule] of each reject; line 0 for a row that broke a dataset rule (it has a row, not a line). */
   | { ingested: { rows: number; columns?: string[]; rejected?: Array<[line: number, rule: string]> } }
   | { quarantined: PoisonReason; error: RegExp };
 
