@@ -83,6 +83,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     requestKind.run({ multipartComplete: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
   );
 
+  server.middleware.unshift(conditionalWrites(server.store));
+
   const listeners = new Set<ObjectCreatedListener>();
   let sequence = 0n;
   server.on('event', (event: S3rverEvent) => {
@@ -168,10 +170,70 @@ export async function ensureBuckets(client: S3Client, buckets: readonly string[]
   }
 }
 
+/**
+ * S3's conditional writes, which s3rver ignores: a PUT with `If-None-Match: *`
+ * fails with 412 when the object exists, one with `If-Match: <etag>` when it
+ * is at another ETag (404 when it is gone). Conditional PUTs of one key run
+ * one at a time, so two writers racing on one key see exactly one succeed.
+ */
+function conditionalWrites(store: S3rverStore): S3rverMiddleware {
+  const busy = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const ifMatch = ctx.get('if-match');
+    const ifNoneMatch = ctx.get('if-none-match');
+    if (ctx.method !== 'PUT' || (!ifMatch && !ifNoneMatch) || 'uploadId' in ctx.query) return next();
+    const [bucket = '', ...rest] = ctx.path.slice(1).split('/').map(decodeURIComponent);
+    const key = rest.join('/');
+    const lock = `${bucket}/${key}`;
+    const previous = busy.get(lock) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((done) => (release = done));
+    const chained = previous.then(() => mine);
+    busy.set(lock, chained);
+    await previous;
+    try {
+      const current = await store.getMetadata(bucket, key).then(
+        (metadata) => String(metadata.etag),
+        () => undefined,
+      );
+      const failed = (status: number, code: string) => {
+        ctx.status = status;
+        ctx.type = 'application/xml';
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>`;
+      };
+      if (ifNoneMatch === '*' && current !== undefined) return failed(412, 'PreconditionFailed');
+      if (ifMatch && current === undefined) return failed(404, 'NoSuchKey');
+      if (ifMatch && current !== undefined && unquote(ifMatch) !== unquote(current)) {
+        return failed(412, 'PreconditionFailed');
+      }
+      await next();
+    } finally {
+      release();
+      if (busy.get(lock) === chained) busy.delete(lock);
+    }
+  };
+}
+
+const unquote = (eTag: string) => eTag.replace(/"/g, '');
+
+interface S3rverContext {
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
+  get(header: string): string;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type S3rverMiddleware = (ctx: S3rverContext, next: () => Promise<void>) => unknown;
+interface S3rverStore {
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+}
+
 /** The parts of s3rver (a Koa app) its type declarations leave out. */
 interface S3rverInternals {
-  middleware: Array<(ctx: { method: string; query: Record<string, unknown> }, next: () => Promise<void>) => unknown>;
-  store: { getMetadata(bucket: string, key: string): Promise<Record<string, string>> };
+  middleware: S3rverMiddleware[];
+  store: S3rverStore;
   on(event: 'event', listener: (event: S3rverEvent) => void): void;
 }
 

@@ -139,3 +139,44 @@ describe('encodeEventKey', () => {
     expect(encodeEventKey(key)).toBe(encoded);
   });
 });
+
+describe('startLocalS3: conditional writes, as S3 does them', () => {
+  let s3: LocalS3;
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['raw'] });
+  });
+  afterAll(() => s3.close());
+
+  const put = (key: string, body: string, condition: { IfMatch?: string; IfNoneMatch?: string }) =>
+    s3
+      .client()
+      .send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: body, ...condition }))
+      .then(
+        (response) => ({ ok: true, eTag: response.ETag }),
+        (error: Error) => ({ ok: false, error: error.name }),
+      );
+
+  it('creates with If-None-Match: * only when there is no object, and replaces with If-Match only at that ETag', async () => {
+    const created = await put('cond/a.json', '1', { IfNoneMatch: '*' });
+    const again = await put('cond/a.json', '2', { IfNoneMatch: '*' });
+    const stale = await put('cond/a.json', '3', { IfMatch: '"0123"' });
+    const current = await put('cond/a.json', '4', { IfMatch: (created as { eTag: string }).eTag });
+    const gone = await put('cond/missing.json', '5', { IfMatch: '"0123"' });
+
+    expect(created.ok).toBe(true);
+    expect(again).toEqual({ ok: false, error: 'PreconditionFailed' });
+    expect(stale).toEqual({ ok: false, error: 'PreconditionFailed' });
+    expect(current.ok).toBe(true);
+    expect(gone).toEqual({ ok: false, error: 'NoSuchKey' });
+    const got = await s3.client().send(new GetObjectCommand({ Bucket: 'raw', Key: 'cond/a.json' }));
+    expect(await got.Body?.transformToString()).toBe('4');
+  });
+
+  it('lets exactly one of several racing creates win', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => put('cond/race.json', String(i), { IfNoneMatch: '*' })),
+    );
+
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+  });
+});
