@@ -21,13 +21,23 @@ export function parseCommandLine<T extends Options>(
   options: T,
   argv: readonly string[] = process.argv.slice(2),
 ): ReturnType<typeof parseArgs<{ options: T; allowPositionals: false }>>['values'] {
+  return parseCommandLineWithArguments(usage, options, argv, { positionals: false }).values;
+}
+
+/** The same, for a command that also takes arguments (`pnpm query "SQL"`): its options and its arguments. */
+export function parseCommandLineWithArguments<T extends Options>(
+  usage: string,
+  options: T,
+  argv: readonly string[] = process.argv.slice(2),
+  { positionals = true }: { positionals?: boolean } = {},
+): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values']; positionals: string[] } {
   const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   if (args.includes('--help') || args.includes('-h')) {
     console.log(usage);
     process.exit(0);
   }
   try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true }).values;
+    return parseArgs({ args, options, allowPositionals: positionals, strict: true });
   } catch (error) {
     return exitWithUsageError(new UsageError((error as Error).message.split('\n')[0] ?? String(error)));
   }

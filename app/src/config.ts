@@ -15,6 +15,8 @@ export interface Config {
   /** Bytes of the work dir that may hold cached gold state objects. */
   goldCacheBytes: number;
   duckdb: { memoryLimitMb: number; threads: number };
+  /** Set on AWS: the Glue database where the ingestion function keeps the tables of datasets without a folder. */
+  glueDatabase?: string;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +85,7 @@ export function loadConfig(env: Env = process.env): Config {
       memoryLimitMb: lambdaMemoryMb ? Math.max(128, Math.floor(lambdaMemoryMb * DUCKDB_MEMORY_SHARE)) : LOCAL_MEMORY_MB,
       threads: availableParallelism(),
     },
+    glueDatabase: optional(env, ENV.glueDatabase),
   };
 }
 

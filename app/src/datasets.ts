@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SchemaEvolution } from './schema/dataset-schema';
 
 /** A dataset is a folder under transforms/: contract.json, silver.sql, gold/*.sql. */
 export interface Dataset {
@@ -12,6 +13,8 @@ export interface Dataset {
   partition?: { column: string; expression: string };
   silverSql: string;
   goldTables: GoldTable[];
+  /** What a file with a new column does: `additive` (default) adds it to the schema, `strict` quarantines the file. */
+  schemaEvolution: SchemaEvolution;
 }
 
 export interface Rule {
@@ -57,6 +60,7 @@ export function loadDataset(dir: string, name: string): Dataset {
     partition: contract.partition,
     silverSql: readFileSync(silverPath, 'utf8'),
     goldTables,
+    schemaEvolution: contract.schemaEvolution ?? 'additive',
   };
   validate(dataset);
   return dataset;
@@ -74,6 +78,9 @@ function validate(dataset: Dataset): void {
   }
   if (dataset.goldTables.length > 0 && (!dataset.key || !dataset.partition)) {
     throw problem('gold tables need "key" and "partition" in contract.json');
+  }
+  if (!['additive', 'strict'].includes(dataset.schemaEvolution)) {
+    throw problem('schemaEvolution must be "additive" or "strict"');
   }
   if (dataset.partition && !NAME.test(dataset.partition.column)) throw problem('partition.column must be snake_case');
 }

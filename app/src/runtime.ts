@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SilverGlueTables } from './catalog/silver-glue-table';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
 import { applyToGold, type GoldResult } from './gold/apply-to-gold';
@@ -21,6 +23,8 @@ export interface Runtime {
   applyGold(job: GoldMessage): Promise<GoldResult | undefined>;
   /** Where an object's processing is; set where someone watches (the local lakehouse). */
   progress?: ProgressSink;
+  /** With GLUE_DATABASE (on AWS): the Glue tables of datasets without a folder. */
+  silverTables?: SilverGlueTables;
 }
 
 export function createRuntime(
@@ -40,7 +44,10 @@ export function createRuntime(
   const gold = cfg.goldQueueUrl
     ? new SqsGoldQueue(new SQSClient({ region: cfg.region }), cfg.goldQueueUrl)
     : new InProcessGoldQueue(applyGold);
-  return { cfg, s3, datasets, gold, applyGold };
+  const silverTables = cfg.glueDatabase
+    ? new SilverGlueTables(new GlueClient({ region: cfg.region }), cfg.glueDatabase, cfg.silverBucket)
+    : undefined;
+  return { cfg, s3, datasets, gold, applyGold, ...(silverTables ? { silverTables } : {}) };
 }
 
 let current: Runtime | undefined;

@@ -2,15 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import { datasetOf, type QuarantineRecord, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
-import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
+import { DOWNLOAD, downloadToFile, putJsonLine, uploadFile } from '../io/s3-io';
 import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
+import { conformToSchema, type SchemaOutcome } from '../schema/conform-silver';
+import type { SchemaChange } from '../schema/dataset-schema';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import {
@@ -41,6 +43,8 @@ export type IngestOutcome =
       rejectsKey?: string;
       silverRows: number;
       rejectedRows: number;
+      /** What the file changed in its dataset's schema (new columns, wider types); absent when nothing. */
+      schemaChanges?: SchemaChange[];
     }
   | { status: 'quarantined'; dataset: string; quarantineKey: string; reason: string; error: string }
   | { status: 'skipped'; reason: string };
@@ -53,6 +57,8 @@ export interface IngestDeps {
   now?: () => Date;
   /** Where the object's processing is, for whoever watches (the local lakehouse); none on AWS. */
   progress?: ProgressSink;
+  /** On AWS: keeps the Glue tables of datasets without a folder in step with their schemas. */
+  silverTables?: { sync(schema: SchemaOutcome['schema']): Promise<unknown> };
 }
 
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
@@ -99,7 +105,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     };
     const detected = await detectFormat(inputPath, raw.key);
     await verifyCompressedFile(inputPath, detected.compression, await decompressionLimit(cfg.workDir));
-    const result = await withConnection(cfg, async (connection) => {
+    const { result, schema } = await withConnection(cfg, async (connection) => {
       const { stagedRows, rejectedLines } = await withQueryProgress(connection, 'staging', progress, () =>
         stage(connection, inputPath, detected, definition, paths.staged),
       );
@@ -112,9 +118,19 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
         );
       }
       if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
-      return withQueryProgress(connection, 'writing silver', progress, () =>
+      const result = await withQueryProgress(connection, 'writing silver', progress, () =>
         publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined, rejectedLines }),
       );
+      const schema = await conformToSchema(connection, {
+        s3,
+        bucket: cfg.silverBucket,
+        dataset,
+        evolution: definition?.schemaEvolution ?? 'additive',
+        silverPath: paths.silver,
+        sourceKey: raw.key,
+        now: lineage.ingestedAt,
+      });
+      return { result, schema };
     }).catch((error) => {
       throw outOfMemory(error, cfg.duckdb.memoryLimitMb) ?? error;
     });
@@ -125,6 +141,8 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     // Rejects first: a silver object is never there without its rejects (a failure between them is retried).
     if (rejectedKey) await uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE);
     await uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE);
+    // A dataset with a folder has its tables declared by the stack.
+    if (!definition) await deps.silverTables?.sync(schema.schema);
     if (definition && definition.goldTables.length > 0) {
       progress?.({ stage: 'gold' });
       await deps.gold.submit({ dataset, silverKey: outputKey });
@@ -136,6 +154,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
       silverKey: outputKey,
       ...(rejectedKey ? { rejectsKey: rejectedKey } : {}),
       ...result,
+      ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
     };
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
@@ -278,7 +297,7 @@ async function quarantine(
   now: () => Date,
 ): Promise<IngestOutcome> {
   const recordKey = quarantineKey(raw.key, version);
-  await putJson(s3, cfg.silverBucket, recordKey, {
+  const record: QuarantineRecord = {
     bucket: raw.bucket,
     key: raw.key,
     etag: raw.eTag ?? null,
@@ -287,6 +306,7 @@ async function quarantine(
     reason: error.reason,
     error: messageOf(error),
     quarantinedAt: now().toISOString(),
-  });
+  };
+  await putJsonLine(s3, cfg.silverBucket, recordKey, record);
   return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
 }

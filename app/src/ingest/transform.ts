@@ -39,7 +39,7 @@ const FAILED_RULES = '_failed_rules';
 const RAW_VALUES = '_raw';
 /** The stage file is read once right away: fast to write beats small. */
 const STAGED = '(format parquet, compression lz4_raw)';
-const PARQUET = '(format parquet, compression zstd, row_group_size 122880)';
+export const PARQUET = '(format parquet, compression zstd, row_group_size 122880)';
 /** Operators that keep one output row per input row, in order. */
 const ROW_PRESERVING = new Set(['PROJECTION', 'STREAMING_WINDOW']);
 /** Leaves that do not read the file. */

@@ -251,6 +251,73 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
   return { eTag: (response.ETag ?? '').replace(/"/g, '') };
 }
 
+/**
+ * A JSON object on a single line, as Athena's JSON SerDe and DuckDB's
+ * newline-delimited reader want one record.
+ */
+export async function putJsonLine(s3: S3Client, bucket: string, key: string, value: unknown): Promise<UploadedObject> {
+  const response = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: `${JSON.stringify(value)}\n`,
+      ContentType: 'application/json',
+    }),
+  );
+  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+}
+
+/** A small JSON object and the ETag it was read at, or undefined when there is no such object. */
+export async function getJsonWithETag<T>(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ value: T; eTag: string } | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const value = JSON.parse((await response.Body?.transformToString()) ?? '') as T;
+    return { value, eTag: response.ETag ?? '' };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** S3's answers to a conditional write whose condition no longer holds: someone else wrote first. */
+const isConditionFailed = (error: unknown) =>
+  ['PreconditionFailed', 'ConditionalRequestConflict'].includes((error as Error).name) ||
+  isNotFound(error) ||
+  [409, 412].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);
+
+/**
+ * Writes a small JSON object only if it is still at `eTag` (or, without one,
+ * only if there is no object yet): S3's conditional writes. False when
+ * another writer got there first; read it again and retry.
+ */
+export async function putJsonIfUnchanged(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  value: unknown,
+  eTag: string | undefined,
+): Promise<boolean> {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}\n`,
+        ContentType: 'application/json',
+        ...(eTag ? { IfMatch: eTag } : { IfNoneMatch: '*' }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
 /** A small JSON object, or undefined when there is no such object. */
 export async function getJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
   try {

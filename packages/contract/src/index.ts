@@ -3,4 +3,5 @@ export * from './env';
 export * from './handlers';
 export * from './keys';
 export * from './metrics';
+export * from './quarantine';
 export * from './zones';

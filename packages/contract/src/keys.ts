@@ -92,3 +92,14 @@ export function goldManifestKey(dataset: string): string {
 export function goldStateObjectKey(dataset: string, kind: GoldStateKind, name: string): string {
   return `${GOLD_STATE_PREFIX}/${dataset}/${kind}/${name}.parquet`;
 }
+
+/** Where each dataset's current silver schema lives in the silver bucket (see docs/datasets.md). */
+export const SCHEMA_PREFIX = '_schema';
+
+/**
+ * A dataset's current silver schema: `_schema/<dataset>.json`. Outside the
+ * dataset's own prefix, so no reader of `<dataset>/` ever takes it for data.
+ */
+export function schemaKey(dataset: string): string {
+  return `${SCHEMA_PREFIX}/${dataset}.json`;
+}

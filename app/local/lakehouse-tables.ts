@@ -1,0 +1,157 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  DEFAULT_GLUE_DATABASE,
+  GOLD_STATE_PREFIX,
+  goldTable,
+  QUARANTINE_COLUMNS,
+  QUARANTINE_PREFIX,
+  QUARANTINE_TABLE,
+  REJECTS_PREFIX,
+  rejectsTable,
+  SCHEMA_PREFIX,
+  silverTable,
+} from '@lakehouse/contract';
+import type { Config } from '../src/config';
+import { duckdbOptions, sqlIdentifier, sqlString } from '../src/io/duckdb';
+import { DOWNLOAD, downloadToFile, inParallel, listKeys } from '../src/io/s3-io';
+import type { DatasetSchema } from '../src/schema/dataset-schema';
+import { readSchema } from '../src/schema/schema-store';
+import { BUCKETS } from './local-lakehouse';
+
+/**
+ * The lakehouse's tables under the names the Glue Data Catalog gives them on
+ * AWS (packages/contract/src/catalog.ts): `silver_<dataset>`,
+ * `rejects_<dataset>`, `gold_<dataset>_<table>` and `quarantine`, found from
+ * what is in the buckets, read over the S3 API and served by DuckDB.
+ */
+export interface LakehouseTable {
+  name: string;
+  kind: 'silver' | 'rejects' | 'gold' | 'quarantine';
+  bucket: string;
+  keys: string[];
+  /** A silver table's current schema, when its dataset has one. */
+  schema?: DatasetSchema;
+}
+
+type DuckCfg = Pick<Config, 'workDir' | 'duckdb'>;
+
+/** Every table, by name: one per dataset's silver and rejects, one per gold table, and quarantine. */
+export async function listLakehouseTables(client: S3Client): Promise<LakehouseTable[]> {
+  const tables = new Map<string, LakehouseTable>();
+  const add = (name: string, kind: LakehouseTable['kind'], bucket: string, key?: string) => {
+    const table = tables.get(name) ?? { name, kind, bucket, keys: [] };
+    if (key) table.keys.push(key);
+    tables.set(name, table);
+  };
+  add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver);
+  const schemaDatasets: string[] = [];
+  for (const key of await listKeys(client, BUCKETS.silver)) {
+    const [first = '', second = ''] = key.split('/');
+    if (first === REJECTS_PREFIX && key.endsWith('.parquet')) add(rejectsTable(second), 'rejects', BUCKETS.silver, key);
+    else if (first === QUARANTINE_PREFIX && key.endsWith('.json'))
+      add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver, key);
+    else if (first === SCHEMA_PREFIX && key.endsWith('.json')) schemaDatasets.push(key.slice(first.length + 1, -5));
+    else if (!first.startsWith('_') && key.includes('/') && key.endsWith('.parquet')) {
+      add(silverTable(first), 'silver', BUCKETS.silver, key);
+    }
+  }
+  for (const dataset of schemaDatasets) {
+    add(silverTable(dataset), 'silver', BUCKETS.silver);
+    const table = tables.get(silverTable(dataset)) as LakehouseTable;
+    table.schema = (await readSchema(client, BUCKETS.silver, dataset))?.schema;
+  }
+  for (const key of await listKeys(client, BUCKETS.gold)) {
+    const [dataset = '', table = ''] = key.split('/');
+    if (dataset !== GOLD_STATE_PREFIX && key.split('/').length > 2 && key.endsWith('.parquet')) {
+      add(goldTable(dataset, table), 'gold', BUCKETS.gold, key);
+    }
+  }
+  return [...tables.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Runs `fn` on a DuckDB connection where the tables are views, also in the
+ * schema `lakehouse` (Athena's database) so `lakehouse.<table>` works as on
+ * AWS. Their objects are streamed to a temp folder first, removed afterwards.
+ * `only` limits the download to the tables a query names.
+ */
+export async function withLakehouseTables<T>(
+  client: S3Client,
+  cfg: DuckCfg,
+  tables: readonly LakehouseTable[],
+  fn: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(cfg.workDir, 'query-'));
+  // Its own instance: the views are this session's, whoever else uses DuckDB in the process.
+  const instance = await DuckDBInstance.create(':memory:', duckdbOptions(cfg));
+  const connection = await instance.connect();
+  try {
+    await connection.run(`create schema ${DEFAULT_GLUE_DATABASE}`);
+    for (const table of tables) {
+      const files = await download(client, table, join(dir, table.name));
+      await connection.run(
+        `create view ${sqlIdentifier(table.name)} as ${await tableSelect(connection, table, files)}`,
+      );
+      await connection.run(
+        `create view ${DEFAULT_GLUE_DATABASE}.${sqlIdentifier(table.name)} as select * from main.${sqlIdentifier(table.name)}`,
+      );
+    }
+    return await fn(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The tables a query names (as words, in any case): only those need downloading. */
+export function tablesNamedIn(sql: string, tables: readonly LakehouseTable[]): LakehouseTable[] {
+  const words = new Set(sql.toLowerCase().match(/[a-z0-9_]+/g) ?? []);
+  return tables.filter((table) => words.has(table.name));
+}
+
+async function download(client: S3Client, table: LakehouseTable, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const extension = table.kind === 'quarantine' ? 'json' : 'parquet';
+  const paths = table.keys.map((_, index) => join(dir, `${index}.${extension}`));
+  await inParallel(
+    table.keys.map((key, index) => ({ key, path: paths[index] as string })),
+    DOWNLOAD.concurrency,
+    async ({ key, path }) => {
+      await downloadToFile(client, { bucket: table.bucket, key }, path);
+    },
+  );
+  return paths;
+}
+
+const list = (files: readonly string[]) => `[${files.map(sqlString).join(', ')}]`;
+
+async function tableSelect(connection: DuckDBConnection, table: LakehouseTable, files: string[]): Promise<string> {
+  if (table.kind === 'quarantine') {
+    const columns = QUARANTINE_COLUMNS.map(({ name }) => ({ name, type: 'VARCHAR' }));
+    if (files.length === 0) return emptySelect(columns);
+    const declared = columns.map(({ name, type }) => `${sqlString(name)}: ${sqlString(type)}`).join(', ');
+    return `select * from read_json(${list(files)}, format = 'unstructured', columns = {${declared}})`;
+  }
+  const parquet = `read_parquet(${list(files)}, union_by_name = true)`;
+  if (!table.schema) return files.length === 0 ? 'select null where false' : `select * from ${parquet}`;
+  // Silver reads under its dataset's current schema: each column as the schema's type, null where a file lacks it.
+  if (files.length === 0) return emptySelect(table.schema.columns);
+  const described = await connection.runAndReadAll(`describe select * from ${parquet}`);
+  const present = new Set(described.getRowObjectsJS().map((row) => String(row.column_name)));
+  const schemaNames = new Set(table.schema.columns.map((column) => column.name));
+  const columns = table.schema.columns.map(({ name, type }) =>
+    present.has(name)
+      ? `cast(${sqlIdentifier(name)} as ${type}) as ${sqlIdentifier(name)}`
+      : `null::${type} as ${sqlIdentifier(name)}`,
+  );
+  const unlisted = [...present].filter((name) => !schemaNames.has(name)).map(sqlIdentifier);
+  return `select ${[...columns, ...unlisted].join(', ')} from ${parquet}`;
+}
+
+function emptySelect(columns: ReadonlyArray<{ name: string; type: string }>): string {
+  return `select ${columns.map(({ name, type }) => `null::${type} as ${sqlIdentifier(name)}`).join(', ')} where false`;
+}

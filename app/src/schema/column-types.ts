@@ -1,0 +1,27 @@
+/**
+ * Which DuckDB column types a dataset's schema may widen to, so that every
+ * silver file written under the narrower type still reads under the wider
+ * one: integers to wider integers and to DOUBLE, FLOAT and DECIMAL to DOUBLE,
+ * DATE to TIMESTAMP. Anything else is a change of type, not a widening.
+ */
+const INTEGERS = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT'];
+const DOUBLE = 'DOUBLE';
+
+const isInteger = (type: string) => INTEGERS.includes(type);
+const isNumber = (type: string) => isInteger(type) || type === 'FLOAT' || type === DOUBLE || /^DECIMAL\(/.test(type);
+
+/**
+ * The narrowest type both `a` and `b` widen to (one of them, or DOUBLE for
+ * two numbers of different kinds), or undefined when there is none.
+ */
+export function commonType(a: string, b: string): string | undefined {
+  if (a === b) return a;
+  if (isInteger(a) && isInteger(b)) return INTEGERS[Math.max(INTEGERS.indexOf(a), INTEGERS.indexOf(b))];
+  if (isNumber(a) && isNumber(b)) return DOUBLE;
+  const pair = new Set([a, b]);
+  if (pair.has('DATE') && pair.has('TIMESTAMP')) return 'TIMESTAMP';
+  return undefined;
+}
+
+/** Text that may hold values of any type: read under a typed schema only if every value casts. */
+export const TEXT = 'VARCHAR';

@@ -1,0 +1,117 @@
+import { PoisonFileError } from '../errors';
+import { commonType, TEXT } from './column-types';
+
+/**
+ * A dataset's current silver schema: every column any of its silver files
+ * has, with the type all of them read as. It only grows: a new column is
+ * appended, a type only widens, so every silver file written before still
+ * reads under it (a column a file lacks reads as null).
+ */
+export interface DatasetSchema {
+  dataset: string;
+  /** 1 for the first file's columns, +1 per change. */
+  version: number;
+  columns: SchemaColumn[];
+  /** How it got here, oldest first. */
+  changes: SchemaChange[];
+}
+
+export interface SchemaColumn {
+  name: string;
+  /** A DuckDB type, as DESCRIBE prints it. */
+  type: string;
+}
+
+export type SchemaChange = { version: number; at: string; sourceKey: string } & (
+  | { change: 'created' }
+  | { change: 'added'; column: string; type: string }
+  | { change: 'widened'; column: string; from: string; to: string }
+);
+
+/** `"schemaEvolution"` in contract.json: `additive` (the default) adds new columns, `strict` quarantines them. */
+export type SchemaEvolution = 'additive' | 'strict';
+
+export interface SchemaPlan {
+  /** The schema once this file is in; undefined when it does not change. */
+  next?: DatasetSchema;
+  /** Columns of the file to cast to the schema's type before it is published. */
+  casts: SchemaColumn[];
+  /** Columns whose text values must all cast (checked while casting). */
+  textCasts: SchemaColumn[];
+}
+
+interface PlanInput {
+  dataset: string;
+  current: DatasetSchema | undefined;
+  /** The silver file's columns. */
+  file: readonly SchemaColumn[];
+  evolution: SchemaEvolution;
+  sourceKey: string;
+  at: Date;
+}
+
+/**
+ * What a silver file does to its dataset's schema: nothing, adds columns,
+ * widens types; or, when the file cannot be read under the schema (a type
+ * that neither widens nor casts, or a new column in a strict dataset), a
+ * PoisonFileError `schema` naming the column and both types.
+ */
+export function planSchema({ dataset, current, file, evolution, sourceKey, at }: PlanInput): SchemaPlan {
+  const stamp = { at: at.toISOString(), sourceKey };
+  if (!current) {
+    return {
+      next: { dataset, version: 1, columns: [...file], changes: [{ version: 1, change: 'created', ...stamp }] },
+      casts: [],
+      textCasts: [],
+    };
+  }
+  const columns = current.columns.map((column) => ({ ...column }));
+  const changes: SchemaChange[] = [];
+  const casts: SchemaColumn[] = [];
+  const textCasts: SchemaColumn[] = [];
+  const version = () => current.version + changes.length + 1;
+  for (const { name, type } of file) {
+    const known = columns.find((column) => column.name === name);
+    if (!known) {
+      if (evolution === 'strict') {
+        throw new PoisonFileError(
+          'schema',
+          `column ${name} (${type}) is new to dataset ${dataset}, whose contract sets "schemaEvolution": "strict"; ` +
+            `its columns are ${current.columns.map((column) => column.name).join(', ')}`,
+        );
+      }
+      columns.push({ name, type });
+      changes.push({ version: version(), change: 'added', column: name, type, ...stamp });
+      continue;
+    }
+    if (known.type === type) continue;
+    const common = commonType(known.type, type);
+    if (common !== undefined) {
+      if (common !== known.type) {
+        changes.push({ version: version(), change: 'widened', column: name, from: known.type, to: common, ...stamp });
+        known.type = common;
+      }
+      if (common !== type) casts.push({ name, type: common });
+    } else if (known.type === TEXT) {
+      casts.push({ name, type: TEXT });
+    } else if (type === TEXT) {
+      textCasts.push({ name, type: known.type });
+    } else {
+      throw incompatible(dataset, name, type, known.type);
+    }
+  }
+  if (changes.length === 0) return { casts, textCasts };
+  return {
+    next: { dataset, version: current.version + changes.length, columns, changes: [...current.changes, ...changes] },
+    casts,
+    textCasts,
+  };
+}
+
+export function incompatible(dataset: string, column: string, fileType: string, schemaType: string, detail = '') {
+  return new PoisonFileError(
+    'schema',
+    `column ${column} is ${fileType} in this file but ${schemaType} in dataset ${dataset}'s schema, and ` +
+      `${fileType} cannot be read as ${schemaType}${detail}`,
+  );
+}
