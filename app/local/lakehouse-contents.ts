@@ -139,23 +139,3 @@ export async function readContents(client: S3Client, cfg: DuckCfg): Promise<Lake
     goldStateObjects: goldKeys.filter(isGoldState).length,
   };
 }
-
-/** The first rows of a gold table, all partitions together, in the table's order. */
-export async function previewGoldTable(
-  client: S3Client,
-  cfg: DuckCfg,
-  dataset: string,
-  table: string,
-  limit: number,
-): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  const keys = await listKeys(client, BUCKETS.gold, `${dataset}/${table}/`);
-  if (keys.length === 0) return { rows: [], total: 0 };
-  return withDownloaded(client, cfg, BUCKETS.gold, keys, (paths) =>
-    withConnection(cfg, async (connection) => {
-      const files = `read_parquet([${paths.map(sqlString).join(', ')}])`;
-      const total = await connection.runAndReadAll(`select count(*)::bigint as n from ${files}`);
-      const rows = await connection.runAndReadAll(`select * from ${files} order by all limit ${Math.trunc(limit)}`);
-      return { rows: rows.getRowObjectsJson(), total: Number(total.getRowObjectsJS()[0]?.n ?? 0) };
-    }),
-  );
-}

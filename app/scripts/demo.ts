@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseCommandLine } from '../local/command-line';
-import { type LakehouseContents, previewGoldTable, readContents } from '../local/lakehouse-contents';
+import { type LakehouseContents, readContents } from '../local/lakehouse-contents';
+import { listLakehouseTables, tablesNamedIn, withLakehouseTables } from '../local/lakehouse-tables';
 import {
   BUCKETS,
   DEFAULT_PORT,
@@ -21,10 +22,13 @@ import {
   REPO_ROOT,
   startLocalLakehouse,
 } from '../local/local-lakehouse';
+import { formatResult, runQuery } from '../local/query-results';
 import { bold, dim, formatBytes, formatCount, green, red, table, yellow } from '../local/terminal';
 
 const SAMPLES_DIR = resolve(__dirname, '..', 'samples');
-const PREVIEW = { dataset: 'trips', table: 'daily_zone_revenue', rows: 15 };
+/** What the demo ends with: a query of a gold table, as `pnpm query` (and Athena) runs it. */
+const DEMO_QUERY =
+  'select pickup_date, sum(trips) as trips, sum(fare_total) as fare_total from gold_trips_daily_zone_revenue group by all order by all';
 const PER_FILE_TIMEOUT_MS = 120_000;
 
 const USAGE = `pnpm demo
@@ -32,7 +36,7 @@ const USAGE = `pnpm demo
 Starts a local lakehouse (127.0.0.1:${DEFAULT_PORT}, or a free port if that one is taken; data in a
 temporary folder), uploads the files under app/samples/ into raw one by one, and shows what
 landed: silver with row counts, rejected rows by rule, quarantined files with their reason,
-gold, and the first rows of the gold table ${PREVIEW.dataset}.${PREVIEW.table}. Exits 0, or 1 if a file failed.
+gold, and ends with a pnpm query of the gold table. Exits 0, or 1 if a file failed.
 
   -h, --help   this help`;
 
@@ -63,7 +67,7 @@ async function main(): Promise<number> {
 
     const contents = await readContents(lakehouse.client(), lakehouse.cfg);
     printContents(contents);
-    await printGoldPreview(lakehouse);
+    await printQuery(lakehouse, DEMO_QUERY);
 
     const unexpected = entries.filter((entry) => entry.status === 'failed' || entry.status === 'abandoned');
     if (unexpected.length > 0) {
@@ -71,7 +75,8 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(
-      `\n${green('Done.')} Run ${bold('pnpm dev')} to keep a lakehouse running on 127.0.0.1:${DEFAULT_PORT} and upload your own files.`,
+      `\n${green('Done.')} Run ${bold('pnpm dev')} to keep a lakehouse running on 127.0.0.1:${DEFAULT_PORT}, upload your own files, ` +
+        `and query them with ${bold('pnpm query')}.`,
     );
     return 0;
   } finally {
@@ -177,32 +182,13 @@ function printContents(contents: LakehouseContents): void {
   console.log(dim(`  (+ ${contents.goldStateObjects} objects of incremental state under _state/)`));
 }
 
-async function printGoldPreview(lakehouse: LocalLakehouse): Promise<void> {
-  const { rows, total } = await previewGoldTable(
-    lakehouse.client(),
-    lakehouse.cfg,
-    PREVIEW.dataset,
-    PREVIEW.table,
-    PREVIEW.rows,
-  );
-  console.log(
-    `\n${bold(`gold ${PREVIEW.dataset}.${PREVIEW.table}`)} (${Math.min(rows.length, total)} of ${total} rows)`,
-  );
-  if (rows.length === 0) return;
-  const columns = Object.keys(rows[0] as object);
-  console.log(
-    table(
-      columns,
-      rows.map((row) => columns.map((column) => formatCell(row[column]))),
-    ),
-  );
-}
-
-function formatCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  // Doubles (distance totals) print with two decimals; decimals come as exact strings.
-  if (typeof value === 'number' && !Number.isInteger(value)) return value.toFixed(2);
-  return String(value);
+/** A query over the lakehouse's tables, printed as `pnpm query` prints it. */
+async function printQuery(lakehouse: LocalLakehouse, sql: string): Promise<void> {
+  console.log(`\n${bold('pnpm query')} "${sql}"`);
+  const client = lakehouse.client();
+  const tables = tablesNamedIn(sql, await listLakehouseTables(client));
+  const result = await withLakehouseTables(client, lakehouse.cfg, tables, (connection) => runQuery(connection, sql));
+  console.log(formatResult(result, 'table'));
 }
 
 const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);

@@ -15,8 +15,9 @@ import {
   tablesNamedIn,
   withLakehouseTables,
 } from '../local/lakehouse-tables';
-import { DEFAULT_PORT } from '../local/local-lakehouse';
+import { DEFAULT_PORT, quietLocalLogs } from '../local/local-lakehouse';
 import { formatResult, type QueryResult, RESULT_FORMATS, type ResultFormat, runQuery } from '../local/query-results';
+import { sqlIdentifier, sqlString } from '../src/io/duckdb';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${process.env.LAKEHOUSE_PORT ?? DEFAULT_PORT}`;
 
@@ -33,7 +34,7 @@ Data Catalog on AWS, so a query runs unchanged in Athena:
 
 Each is also ${DEFAULT_GLUE_DATABASE}.<table>. The objects are read over the S3 API.
 
-  pnpm query "select * from gold_trips_daily_zone_revenue order by revenue desc limit 5"
+  pnpm query "select * from gold_trips_daily_zone_revenue order by fare_total desc limit 5"
 
   --tables            list the tables with their row counts
   --endpoint URL      the lakehouse's S3 endpoint (default ${DEFAULT_ENDPOINT}, pnpm dev's;
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   if (!values.tables && !sql) throw new UsageError('give the query as one argument, in quotes (or --tables)');
   if (values.tables && sql) throw new UsageError('--tables takes no query');
 
+  quietLocalLogs();
   const client = new S3Client(localClientConfig(values.endpoint));
   const workDir = await mkdtemp(join(tmpdir(), 'lakehouse-query-'));
   const cfg = { workDir, duckdb: { memoryLimitMb: 2048, threads: availableParallelism() } };
@@ -79,7 +81,9 @@ async function tableCounts(
   tables: readonly LakehouseTable[],
 ): Promise<QueryResult> {
   if (tables.length === 0) return { columns: ['table', 'rows'], rows: [] };
-  const counts = tables.map((table) => `select '${table.name}' as "table", count(*) as "rows" from "${table.name}"`);
+  const counts = tables.map(
+    (table) => `select ${sqlString(table.name)} as "table", count(*) as "rows" from ${sqlIdentifier(table.name)}`,
+  );
   return runQuery(connection, `${counts.join(' union all ')} order by 1`);
 }
 

@@ -13,7 +13,7 @@ const ownLines = (stderr: string) =>
   stderr.split('\n').filter((line) => line && !line.startsWith('$ ') && !line.includes('ELIFECYCLE'));
 
 describe('commands: help, wrong flags, paths, Ctrl-C', () => {
-  describe.each(['dev', 'demo', 'bench', 'generate-trips', 'sql', 'reconcile', 'redrive', 'backfill'])(
+  describe.each(['dev', 'demo', 'bench', 'generate-trips', 'sql', 'query', 'reconcile', 'redrive', 'backfill'])(
     'pnpm %s',
     (command) => {
       it('answers --help with its usage and exit code 0', async () => {

@@ -36,6 +36,7 @@ describe('datasets', () => {
     await folder('orders', { 'silver.sql': 'select * from raw_input', 'contract.json': '{"requiredColumns": ["id"]}' });
     const orders = loadDatasets(dir).get('orders');
     expect(orders).toMatchObject({ name: 'orders', requiredColumns: ['id'], rules: [], goldTables: [] });
+    expect(orders?.schemaEvolution).toBe('additive');
   });
 
   it.each([
@@ -48,6 +49,12 @@ describe('datasets', () => {
       /rule/,
     ],
     ['a name that is not snake_case', 'My Orders', { 'silver.sql': 'select 1' }, /snake_case/],
+    [
+      'an unknown schemaEvolution',
+      'orders',
+      { 'silver.sql': 'select 1', 'contract.json': '{"schemaEvolution":"loose"}' },
+      /schemaEvolution must be "additive" or "strict"/,
+    ],
   ])('rejects %s at load time', async (_what, name, files, error) => {
     await folder(name, files);
     expect(() => loadDatasets(dir)).toThrow(error);

@@ -1,0 +1,79 @@
+import { PoisonFileError } from '../src/errors';
+import { commonType } from '../src/schema/column-types';
+import { type DatasetSchema, planSchema } from '../src/schema/dataset-schema';
+
+const current: DatasetSchema = {
+  dataset: 'people',
+  version: 1,
+  columns: [
+    { name: 'n', type: 'INTEGER' },
+    { name: 'note', type: 'VARCHAR' },
+    { name: 'tags', type: 'VARCHAR[]' },
+  ],
+  changes: [],
+};
+const plan = (file: Array<{ name: string; type: string }>, evolution: 'additive' | 'strict' = 'additive') =>
+  planSchema({ dataset: 'people', current, file, evolution, sourceKey: 'people/x.csv', at: new Date(0) });
+
+describe('dataset schema', () => {
+  it.each([
+    ['INTEGER', 'BIGINT', 'BIGINT'],
+    ['BIGINT', 'DOUBLE', 'DOUBLE'],
+    ['INTEGER', 'FLOAT', 'DOUBLE'],
+    ['DECIMAL(12,2)', 'BIGINT', 'DOUBLE'],
+    ['DATE', 'TIMESTAMP', 'TIMESTAMP'],
+    ['BIGINT', 'VARCHAR', undefined],
+    ['DATE', 'BIGINT', undefined],
+    ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', undefined],
+  ])('%s and %s read as %s', (a, b, common) => {
+    expect(commonType(a, b)).toBe(common);
+    expect(commonType(b, a)).toBe(common);
+  });
+
+  it('casts a narrower type to the schema, and any type to a text column, without a change', () => {
+    expect(
+      plan([
+        { name: 'n', type: 'SMALLINT' },
+        { name: 'note', type: 'BIGINT' },
+      ]),
+    ).toEqual({
+      casts: [
+        { name: 'n', type: 'INTEGER' },
+        { name: 'note', type: 'VARCHAR' },
+      ],
+      textCasts: [],
+    });
+  });
+
+  it('casts two numbers of different kinds to DOUBLE, widening the schema', () => {
+    const { next, casts } = plan([{ name: 'n', type: 'FLOAT' }]);
+
+    expect(casts).toEqual([{ name: 'n', type: 'DOUBLE' }]);
+    expect(next?.columns[0]).toEqual({ name: 'n', type: 'DOUBLE' });
+    expect(next?.changes).toEqual([
+      {
+        version: 2,
+        change: 'widened',
+        column: 'n',
+        from: 'INTEGER',
+        to: 'DOUBLE',
+        at: new Date(0).toISOString(),
+        sourceKey: 'people/x.csv',
+      },
+    ]);
+  });
+
+  it('quarantines a type that neither widens nor casts, naming the column and both types', () => {
+    expect(() => plan([{ name: 'tags', type: 'BIGINT[]' }])).toThrow(
+      new PoisonFileError(
+        'schema',
+        "column tags is BIGINT[] in this file but VARCHAR[] in dataset people's schema, and BIGINT[] cannot be read as VARCHAR[]",
+      ),
+    );
+  });
+
+  it('in a strict dataset, quarantines a new column but still widens a type', () => {
+    expect(() => plan([{ name: 'extra', type: 'VARCHAR' }], 'strict')).toThrow(/column extra \(VARCHAR\) is new/);
+    expect(plan([{ name: 'n', type: 'BIGINT' }], 'strict').next?.columns[0]).toEqual({ name: 'n', type: 'BIGINT' });
+  });
+});
