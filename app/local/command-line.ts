@@ -39,7 +39,9 @@ export function parseCommandLineWithArguments<T extends Options>(
   try {
     return parseArgs({ args, options, allowPositionals: positionals, strict: true });
   } catch (error) {
-    return exitWithUsageError(new UsageError((error as Error).message.split('\n')[0] ?? String(error)));
+    // Node adds how to pass an argument that starts with `-`: noise for a mistyped option.
+    const message = (error as Error).message.split('\n')[0]?.replace(/\. To specify a positional argument.*$/, '');
+    return exitWithUsageError(new UsageError(message ?? String(error)));
   }
 }
 
