@@ -34,6 +34,8 @@ export interface LakehouseTable {
   keys: string[];
   /** A silver table's current schema, when its dataset has one. */
   schema?: DatasetSchema;
+  /** A gold table's partition column (from its keys, `<column>=<value>/`): last, as Athena puts a partition key. */
+  partitionColumn?: string;
 }
 
 type DuckCfg = Pick<Config, 'workDir' | 'duckdb'>;
@@ -64,9 +66,11 @@ export async function listLakehouseTables(client: S3Client): Promise<LakehouseTa
     table.schema = (await readSchema(client, BUCKETS.silver, dataset))?.schema;
   }
   for (const key of await listKeys(client, BUCKETS.gold)) {
-    const [dataset = '', table = ''] = key.split('/');
+    const [dataset = '', table = '', partition = ''] = key.split('/');
     if (dataset !== GOLD_STATE_PREFIX && key.split('/').length > 2 && key.endsWith('.parquet')) {
       add(goldTable(dataset, table), 'gold', BUCKETS.gold, key);
+      const column = /^([^=]+)=/.exec(partition)?.[1];
+      if (column) (tables.get(goldTable(dataset, table)) as LakehouseTable).partitionColumn = column;
     }
   }
   return [...tables.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -131,12 +135,20 @@ const list = (files: readonly string[]) => `[${files.map(sqlString).join(', ')}]
 
 async function tableSelect(connection: DuckDBConnection, table: LakehouseTable, files: string[]): Promise<string> {
   if (table.kind === 'quarantine') {
-    const columns = QUARANTINE_COLUMNS.map(({ name }) => ({ name, type: 'VARCHAR' }));
-    if (files.length === 0) return emptySelect(columns);
-    const declared = columns.map(({ name, type }) => `${sqlString(name)}: ${sqlString(type)}`).join(', ');
-    return `select * from read_json(${list(files)}, format = 'unstructured', columns = {${declared}})`;
+    // The record's camelCase fields under the catalog's snake_case columns, as Athena's SerDe maps them.
+    if (files.length === 0)
+      return emptySelect(QUARANTINE_COLUMNS.map(({ column }) => ({ name: column, type: 'VARCHAR' })));
+    const fields = QUARANTINE_COLUMNS.map(({ field }) => `${sqlString(field)}: 'VARCHAR'`).join(', ');
+    const columns = QUARANTINE_COLUMNS.map(
+      ({ column, field }) => `${sqlIdentifier(field)} as ${sqlIdentifier(column)}`,
+    );
+    return `select ${columns.join(', ')} from read_json(${list(files)}, format = 'unstructured', columns = {${fields}})`;
   }
   const parquet = `read_parquet(${list(files)}, union_by_name = true)`;
+  if (table.partitionColumn && files.length > 0) {
+    const column = sqlIdentifier(table.partitionColumn);
+    return `select * exclude (${column}), ${column} from ${parquet}`;
+  }
   if (!table.schema) return files.length === 0 ? 'select null where false' : `select * from ${parquet}`;
   // Silver reads under its dataset's current schema: each column as the schema's type, null where a file lacks it.
   if (files.length === 0) return emptySelect(table.schema.columns);

@@ -8,7 +8,7 @@ import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
-import { DOWNLOAD, downloadToFile, putJsonLine, uploadFile } from '../io/s3-io';
+import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
 import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema, type SchemaOutcome } from '../schema/conform-silver';
@@ -307,6 +307,6 @@ async function quarantine(
     error: messageOf(error),
     quarantinedAt: now().toISOString(),
   };
-  await putJsonLine(s3, cfg.silverBucket, recordKey, record);
+  await putJson(s3, cfg.silverBucket, recordKey, record);
   return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
 }

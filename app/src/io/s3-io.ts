@@ -251,22 +251,6 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
   return { eTag: (response.ETag ?? '').replace(/"/g, '') };
 }
 
-/**
- * A JSON object on a single line, as Athena's JSON SerDe and DuckDB's
- * newline-delimited reader want one record.
- */
-export async function putJsonLine(s3: S3Client, bucket: string, key: string, value: unknown): Promise<UploadedObject> {
-  const response = await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: `${JSON.stringify(value)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
-  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
-}
-
 /** A small JSON object and the ETag it was read at, or undefined when there is no such object. */
 export async function getJsonWithETag<T>(
   s3: S3Client,

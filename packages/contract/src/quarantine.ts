@@ -1,7 +1,8 @@
 /**
  * One quarantine record: a JSON object on one line at
  * `_quarantine/<dataset>/<stem>-<id>.json` in the silver bucket, so Athena's
- * JSON SerDe reads the records as the `quarantine` table, one row each.
+ * JSON SerDe reads the records as the `quarantine` table, one row each (its
+ * columns: QUARANTINE_COLUMNS in catalog.ts).
  */
 export interface QuarantineRecord {
   /** The raw object: bucket, key, and the version that was read. */
@@ -17,15 +18,3 @@ export interface QuarantineRecord {
   /** ISO 8601, UTC. */
   quarantinedAt: string;
 }
-
-/** The `quarantine` table's columns, in record order, as Glue types. */
-export const QUARANTINE_COLUMNS: ReadonlyArray<{ name: keyof QuarantineRecord; type: string }> = [
-  { name: 'bucket', type: 'string' },
-  { name: 'key', type: 'string' },
-  { name: 'etag', type: 'string' },
-  { name: 'versionId', type: 'string' },
-  { name: 'dataset', type: 'string' },
-  { name: 'reason', type: 'string' },
-  { name: 'error', type: 'string' },
-  { name: 'quarantinedAt', type: 'string' },
-];
