@@ -45,6 +45,13 @@ describe('dataset schema', () => {
     });
   });
 
+  it('keeps JSON (an NDJSON field null in every row) as text', () => {
+    const { next, casts } = plan([{ name: 'extra', type: 'JSON' }]);
+
+    expect(casts).toEqual([{ name: 'extra', type: 'VARCHAR' }]);
+    expect(next?.columns.at(-1)).toEqual({ name: 'extra', type: 'VARCHAR' });
+  });
+
   it('casts two numbers of different kinds to DOUBLE, widening the schema', () => {
     const { next, casts } = plan([{ name: 'n', type: 'FLOAT' }]);
 

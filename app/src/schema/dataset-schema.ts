@@ -59,9 +59,10 @@ interface PlanInput {
 export function planSchema({ dataset, current, file, evolution, sourceKey, at }: PlanInput): SchemaPlan {
   const stamp = { at: at.toISOString(), sourceKey };
   if (!current) {
+    const columns = file.map(({ name, type }) => ({ name, type: readAs(type) }));
     return {
-      next: { dataset, version: 1, columns: [...file], changes: [{ version: 1, change: 'created', ...stamp }] },
-      casts: [],
+      next: { dataset, version: 1, columns, changes: [{ version: 1, change: 'created', ...stamp }] },
+      casts: columns.filter((column, i) => column.type !== file[i]?.type),
       textCasts: [],
     };
   }
@@ -70,7 +71,9 @@ export function planSchema({ dataset, current, file, evolution, sourceKey, at }:
   const casts: SchemaColumn[] = [];
   const textCasts: SchemaColumn[] = [];
   const version = () => current.version + changes.length + 1;
-  for (const { name, type } of file) {
+  for (const { name, type: written } of file) {
+    const type = readAs(written);
+    let target = type;
     const known = columns.find((column) => column.name === name);
     if (!known) {
       if (evolution === 'strict') {
@@ -82,23 +85,24 @@ export function planSchema({ dataset, current, file, evolution, sourceKey, at }:
       }
       columns.push({ name, type });
       changes.push({ version: version(), change: 'added', column: name, type, ...stamp });
-      continue;
-    }
-    if (known.type === type) continue;
-    const common = commonType(known.type, type);
-    if (common !== undefined) {
-      if (common !== known.type) {
-        changes.push({ version: version(), change: 'widened', column: name, from: known.type, to: common, ...stamp });
-        known.type = common;
+    } else if (known.type !== type) {
+      const common = commonType(known.type, type);
+      if (common !== undefined) {
+        if (common !== known.type) {
+          changes.push({ version: version(), change: 'widened', column: name, from: known.type, to: common, ...stamp });
+          known.type = common;
+        }
+        target = common;
+      } else if (known.type === TEXT) {
+        target = TEXT;
+      } else if (type === TEXT) {
+        textCasts.push({ name, type: known.type });
+        continue;
+      } else {
+        throw incompatible(dataset, name, written, known.type);
       }
-      if (common !== type) casts.push({ name, type: common });
-    } else if (known.type === TEXT) {
-      casts.push({ name, type: TEXT });
-    } else if (type === TEXT) {
-      textCasts.push({ name, type: known.type });
-    } else {
-      throw incompatible(dataset, name, type, known.type);
     }
+    if (target !== written) casts.push({ name, type: target });
   }
   if (changes.length === 0) return { casts, textCasts };
   return {
@@ -107,6 +111,12 @@ export function planSchema({ dataset, current, file, evolution, sourceKey, at }:
     textCasts,
   };
 }
+
+/**
+ * DuckDB's JSON type is text to every other reader (Glue's `string`), and it
+ * is what an NDJSON field that is null in every row gets: it is kept as text.
+ */
+const readAs = (type: string) => (type === 'JSON' ? TEXT : type);
 
 export function incompatible(dataset: string, column: string, fileType: string, schemaType: string, detail = '') {
   return new PoisonFileError(
