@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { DEFAULT_GLUE_DATABASE } from '@lakehouse/contract';
 import { localClientConfig } from '@lakehouse/local-s3';
 import { exitWithUsageError, parseCommandLineWithArguments, UsageError } from '../local/command-line';
@@ -76,10 +77,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function tableCounts(
-  connection: Parameters<typeof runQuery>[0],
-  tables: readonly LakehouseTable[],
-): Promise<QueryResult> {
+async function tableCounts(connection: DuckDBConnection, tables: readonly LakehouseTable[]): Promise<QueryResult> {
   if (tables.length === 0) return { columns: ['table', 'rows'], rows: [] };
   const counts = tables.map(
     (table) => `select ${sqlString(table.name)} as "table", count(*) as "rows" from ${sqlIdentifier(table.name)}`,

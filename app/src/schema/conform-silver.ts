@@ -11,6 +11,7 @@ import {
   type SchemaChange,
   type SchemaColumn,
   type SchemaEvolution,
+  type TextCast,
 } from './dataset-schema';
 import { readSchema, writeSchema } from './schema-store';
 
@@ -82,7 +83,7 @@ async function castColumns(
   path: string,
   dataset: string,
   casts: readonly SchemaColumn[],
-  textCasts: readonly SchemaColumn[],
+  textCasts: readonly TextCast[],
 ): Promise<void> {
   const all = [...casts, ...textCasts];
   if (all.length === 0) return;
@@ -92,14 +93,14 @@ async function castColumns(
   try {
     await copyRows(connection, `select * replace (${replaced.join(', ')}) from ${file}`, conformed, SILVER_PARQUET);
   } catch (error) {
-    for (const { name, type } of textCasts) {
+    for (const { name, type, from } of textCasts) {
       const column = sqlIdentifier(name);
       const bad = await connection.runAndReadAll(
         `select ${column} as value from ${file} where ${column} is not null and try_cast(${column} as ${type}) is null limit 1`,
       );
       const value = bad.getRowObjectsJS()[0]?.value;
       if (value !== undefined) {
-        throw incompatible(dataset, name, 'VARCHAR', type, ` (its value ${JSON.stringify(String(value))} is not one)`);
+        throw incompatible(dataset, name, from, type, ` (its value ${JSON.stringify(String(value))} is not one)`);
       }
     }
     throw error;

@@ -31,13 +31,18 @@ export type SchemaChange = { version: number; at: string; sourceKey: string } & 
 /** `"schemaEvolution"` in contract.json: `additive` (the default) adds new columns, `strict` quarantines them. */
 export type SchemaEvolution = 'additive' | 'strict';
 
+export interface TextCast extends SchemaColumn {
+  /** The column's type in the file. */
+  from: string;
+}
+
 export interface SchemaPlan {
   /** The schema once this file is in; undefined when it does not change. */
   next?: DatasetSchema;
   /** Columns of the file to cast to the schema's type before it is published. */
   casts: SchemaColumn[];
-  /** Columns whose text values must all cast (checked while casting). */
-  textCasts: SchemaColumn[];
+  /** Text columns cast to the schema's type: every value must cast (checked while casting). */
+  textCasts: TextCast[];
 }
 
 interface PlanInput {
@@ -69,7 +74,7 @@ export function planSchema({ dataset, current, file, evolution, sourceKey, at }:
   const columns = current.columns.map((column) => ({ ...column }));
   const changes: SchemaChange[] = [];
   const casts: SchemaColumn[] = [];
-  const textCasts: SchemaColumn[] = [];
+  const textCasts: TextCast[] = [];
   const version = () => current.version + changes.length + 1;
   for (const { name, type: written } of file) {
     const type = readAs(written);
@@ -96,7 +101,7 @@ export function planSchema({ dataset, current, file, evolution, sourceKey, at }:
       } else if (known.type === TEXT) {
         target = TEXT;
       } else if (type === TEXT) {
-        textCasts.push({ name, type: known.type });
+        textCasts.push({ name, type: known.type, from: written });
         continue;
       } else {
         throw incompatible(dataset, name, written, known.type);
