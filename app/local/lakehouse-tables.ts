@@ -43,10 +43,11 @@ type DuckCfg = Pick<Config, 'workDir' | 'duckdb'>;
 /** Every table, by name: one per dataset's silver and rejects, one per gold table, and quarantine. */
 export async function listLakehouseTables(client: S3Client): Promise<LakehouseTable[]> {
   const tables = new Map<string, LakehouseTable>();
-  const add = (name: string, kind: LakehouseTable['kind'], bucket: string, key?: string) => {
+  const add = (name: string, kind: LakehouseTable['kind'], bucket: string, key?: string): LakehouseTable => {
     const table = tables.get(name) ?? { name, kind, bucket, keys: [] };
     if (key) table.keys.push(key);
     tables.set(name, table);
+    return table;
   };
   add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver);
   const schemaDatasets: string[] = [];
@@ -60,17 +61,17 @@ export async function listLakehouseTables(client: S3Client): Promise<LakehouseTa
       add(silverTable(first), 'silver', BUCKETS.silver, key);
     }
   }
+  // A dataset with a schema has a table even before its first silver file lands.
   for (const dataset of schemaDatasets) {
-    add(silverTable(dataset), 'silver', BUCKETS.silver);
-    const table = tables.get(silverTable(dataset)) as LakehouseTable;
-    table.schema = (await readSchema(client, BUCKETS.silver, dataset))?.schema;
+    add(silverTable(dataset), 'silver', BUCKETS.silver).schema = (
+      await readSchema(client, BUCKETS.silver, dataset)
+    )?.schema;
   }
   for (const key of await listKeys(client, BUCKETS.gold)) {
     const [dataset = '', table = '', partition = ''] = key.split('/');
     if (dataset !== GOLD_STATE_PREFIX && key.split('/').length > 2 && key.endsWith('.parquet')) {
-      add(goldTable(dataset, table), 'gold', BUCKETS.gold, key);
-      const column = /^([^=]+)=/.exec(partition)?.[1];
-      if (column) (tables.get(goldTable(dataset, table)) as LakehouseTable).partitionColumn = column;
+      const gold = add(goldTable(dataset, table), 'gold', BUCKETS.gold, key);
+      gold.partitionColumn ??= /^([^=]+)=/.exec(partition)?.[1];
     }
   }
   return [...tables.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -79,8 +80,8 @@ export async function listLakehouseTables(client: S3Client): Promise<LakehouseTa
 /**
  * Runs `fn` on a DuckDB connection where the tables are views, also in the
  * schema `lakehouse` (Athena's database) so `lakehouse.<table>` works as on
- * AWS. Their objects are streamed to a temp folder first, removed afterwards.
- * `only` limits the download to the tables a query names.
+ * AWS. Their objects are streamed to a temp folder first, removed afterwards
+ * (a query needs only the tables it names: `tablesNamedIn`).
  */
 export async function withLakehouseTables<T>(
   client: S3Client,
