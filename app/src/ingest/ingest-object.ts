@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datasetOf, type QuarantineRecord, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
@@ -11,8 +11,8 @@ import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
 import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
-import { conformToSchema, type SchemaOutcome } from '../schema/conform-silver';
-import type { SchemaChange } from '../schema/dataset-schema';
+import { conformToSchema } from '../schema/conform-silver';
+import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import {
@@ -58,7 +58,7 @@ export interface IngestDeps {
   /** Where the object's processing is, for whoever watches (the local lakehouse); none on AWS. */
   progress?: ProgressSink;
   /** On AWS: keeps the Glue tables of datasets without a folder in step with their schemas. */
-  silverTables?: { sync(schema: SchemaOutcome['schema']): Promise<unknown> };
+  silverTables?: { sync(schema: DatasetSchema): Promise<unknown> };
 }
 
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
@@ -297,7 +297,7 @@ async function quarantine(
   now: () => Date,
 ): Promise<IngestOutcome> {
   const recordKey = quarantineKey(raw.key, version);
-  const record: QuarantineRecord = {
+  await putJson(s3, cfg.silverBucket, recordKey, {
     bucket: raw.bucket,
     key: raw.key,
     etag: raw.eTag ?? null,
@@ -306,7 +306,6 @@ async function quarantine(
     reason: error.reason,
     error: messageOf(error),
     quarantinedAt: now().toISOString(),
-  };
-  await putJson(s3, cfg.silverBucket, recordKey, record);
+  });
   return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
 }

@@ -1,3 +1,4 @@
+import type { ColumnSchema } from '../catalog/table-schemas';
 import { PoisonFileError } from '../errors';
 import { commonType, TEXT } from './column-types';
 
@@ -16,11 +17,8 @@ export interface DatasetSchema {
   changes: SchemaChange[];
 }
 
-export interface SchemaColumn {
-  name: string;
-  /** A DuckDB type, as DESCRIBE prints it. */
-  type: string;
-}
+/** A column: its name and DuckDB type, as DESCRIBE prints it. */
+export type SchemaColumn = ColumnSchema;
 
 export type SchemaChange = { version: number; at: string; sourceKey: string } & (
   | { change: 'created' }

@@ -3,5 +3,4 @@ export * from './env';
 export * from './handlers';
 export * from './keys';
 export * from './metrics';
-export * from './quarantine';
 export * from './zones';
