@@ -69,7 +69,12 @@ async function main(): Promise<void> {
     });
     const result = values.tables
       ? await withLakehouseTables(client, cfg, all, (connection) => tableCounts(connection, all))
-      : await withLakehouseTables(client, cfg, tablesNamedIn(sql, all), (connection) => runQuery(connection, sql));
+      : await withLakehouseTables(client, cfg, tablesNamedIn(sql, all), (connection) =>
+          runQuery(connection, sql).catch((error: Error) => {
+            if (!/^Catalog Error/.test(error.message)) throw error;
+            throw new Error(`${error.message}\n(pnpm query --tables lists the lakehouse's tables)`);
+          }),
+        );
     console.log(formatResult(result, format));
   } finally {
     client.destroy();

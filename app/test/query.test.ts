@@ -223,6 +223,14 @@ describe('pnpm query over a lakehouse whose schemas evolve', () => {
       ]);
     });
 
+    it('names what to run when a query names no table of the lakehouse', async () => {
+      const { code, err } = await pnpmQuery('select * from silver_nothing');
+
+      expect(code).toBe(1);
+      expect(err).toContain('silver_nothing does not exist');
+      expect(err).toContain('pnpm query --tables');
+    });
+
     it('prints CSV, and a table by default', async () => {
       const sql = "select name, age, city from lakehouse.silver_people where name in ('Ada', 'Linus') order by name";
       const csv = await pnpmQuery('--format', 'csv', sql);
