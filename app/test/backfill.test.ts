@@ -16,6 +16,7 @@ import { backfill } from '../src/replay/backfill';
 import { clientsFor, destroyClients, localDeployment } from '../src/replay/deployment';
 import { findLeftBehind, isWhole } from '../src/replay/left-behind';
 import { deployedPipeline } from '../src/replay/pipeline-target';
+import { readSchema } from '../src/schema/schema-store';
 import { eventOf, startTestLakehouse } from './support/lakehouse';
 import { objectStamps, rowsUnder, tripsFile, uploadAndWait } from './support/zones';
 
@@ -128,6 +129,38 @@ describe('backfill: a changed transform re-applied from raw', () => {
     expect(isWhole(await findLeftBehind({ s3: client, zones: deployment.buckets, datasets, cfg: live.cfg }))).toBe(
       true,
     );
+  });
+
+  it("starts the dataset's schema again: a type only the old SQL wrote does not quarantine the rebuilt files", async () => {
+    const counts = (cast: string): Dataset => ({
+      name: 'counts',
+      requiredColumns: ['n'],
+      rules: [],
+      silverSql: `select _source, ${cast} as n from raw_input`,
+      goldTables: [],
+      schemaEvolution: 'additive',
+    });
+    const before = new Map([['counts', counts('try_cast(n as integer)')]]);
+    const after = new Map([['counts', counts("nullif(trim(n), '')")]]);
+    const lakehouse = await start('schema', before);
+    const client = lakehouse.client();
+    await uploadAndWait(lakehouse, client, 'counts/a.csv', 'n\n1\n');
+
+    const deployment = localDeployment(lakehouse.endpoint);
+    const clients = clientsFor(deployment);
+    const report = await backfill(after.get('counts') as Dataset, {
+      s3: clients.s3,
+      zones: deployment.buckets,
+      cfg: lakehouse.cfg,
+      target: deployedPipeline(clients, deployment),
+    });
+    destroyClients(clients);
+
+    expect(report).toMatchObject({ objects: 1, ingested: 1, quarantined: 0 });
+    expect((await readSchema(client, 'silver', 'counts'))?.schema.columns).toContainEqual({
+      name: 'n',
+      type: 'VARCHAR',
+    });
   });
 
   it('switches as a gold job: catches up on what gold applied after the backfill began; a retry changes nothing', async () => {

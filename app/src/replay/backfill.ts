@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { QUARANTINE_PREFIX, quarantineKey, REJECTS_PREFIX, rejectsKey, silverKey } from '@lakehouse/contract';
+import {
+  QUARANTINE_PREFIX,
+  quarantineKey,
+  REJECTS_PREFIX,
+  rejectsKey,
+  schemaKey,
+  silverKey,
+} from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { applyToGold, type GoldJob } from '../gold/apply-to-gold';
@@ -147,6 +154,9 @@ async function rebuildSilver(
     gold: keep,
   };
   const jobOf = new Map<RawVersion, GoldJob>();
+  // The transform changed: the dataset's schema starts again from the rebuilt files, so a type only the
+  // old SQL wrote does not hold them back (a live file arriving meanwhile is written by the new SQL too).
+  await deleteObject(s3, zones.silver, schemaKey(dataset.name));
   await inParallel(raws, concurrency, async (raw) => {
     const object = {
       bucket: zones.raw,
