@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   DEFAULT_GLUE_DATABASE,
+  folderOf,
   GOLD_STATE_PREFIX,
   goldTable,
   QUARANTINE_COLUMNS,
@@ -50,22 +51,25 @@ export async function listLakehouseTables(client: S3Client): Promise<LakehouseTa
     return table;
   };
   add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver);
-  const schemaDatasets: string[] = [];
-  for (const key of await listKeys(client, BUCKETS.silver)) {
-    const [first = '', second = ''] = key.split('/');
-    if (first === REJECTS_PREFIX && key.endsWith('.parquet')) add(rejectsTable(second), 'rejects', BUCKETS.silver, key);
-    else if (first === QUARANTINE_PREFIX && key.endsWith('.json'))
-      add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver, key);
-    else if (first === SCHEMA_PREFIX && key.endsWith('.json')) schemaDatasets.push(key.slice(first.length + 1, -5));
-    else if (!first.startsWith('_') && key.includes('/') && key.endsWith('.parquet')) {
-      add(silverTable(first), 'silver', BUCKETS.silver, key);
-    }
+  const silverKeys = await listKeys(client, BUCKETS.silver);
+  // A dataset's folder is its name (shortened when very long); its schema object names it in full.
+  const schemas = new Map<string, DatasetSchema>();
+  for (const key of silverKeys) {
+    if (!key.startsWith(`${SCHEMA_PREFIX}/`) || !key.endsWith('.json')) continue;
+    const schema = (await readSchema(client, BUCKETS.silver, key.slice(SCHEMA_PREFIX.length + 1, -5)))?.schema;
+    if (schema) schemas.set(folderOf(schema.dataset), schema);
   }
-  // A dataset with a schema has a table even before its first silver file lands.
-  for (const dataset of schemaDatasets) {
-    add(silverTable(dataset), 'silver', BUCKETS.silver).schema = (
-      await readSchema(client, BUCKETS.silver, dataset)
-    )?.schema;
+  const datasetIn = (folder: string) => schemas.get(folder)?.dataset ?? folder;
+  for (const schema of schemas.values()) add(silverTable(schema.dataset), 'silver', BUCKETS.silver).schema = schema;
+  for (const key of silverKeys) {
+    const [first = '', second = ''] = key.split('/');
+    if (first === REJECTS_PREFIX && key.endsWith('.parquet')) {
+      add(rejectsTable(datasetIn(second)), 'rejects', BUCKETS.silver, key);
+    } else if (first === QUARANTINE_PREFIX && key.endsWith('.json')) {
+      add(QUARANTINE_TABLE, 'quarantine', BUCKETS.silver, key);
+    } else if (!first.startsWith('_') && key.includes('/') && key.endsWith('.parquet')) {
+      add(silverTable(datasetIn(first)), 'silver', BUCKETS.silver, key);
+    }
   }
   for (const key of await listKeys(client, BUCKETS.gold)) {
     const [dataset = '', table = '', partition = ''] = key.split('/');

@@ -8,7 +8,7 @@ import {
   type TableInput,
   UpdateTableCommand,
 } from '@aws-sdk/client-glue';
-import { glueType, silverTable } from '@lakehouse/contract';
+import { folderOf, glueType, silverTable } from '@lakehouse/contract';
 import type { DatasetSchema } from '../schema/dataset-schema';
 
 /**
@@ -57,7 +57,7 @@ export async function syncSilverGlueTable(
   }
 }
 
-/** An external Parquet table over `s3://<silver>/<dataset>/`, its columns the schema's, as Glue types. */
+/** An external Parquet table over the dataset's folder in silver, its columns the schema's, as Glue types. */
 export function silverTableInput(silverBucket: string, schema: DatasetSchema): TableInput {
   return {
     Name: silverTable(schema.dataset),
@@ -70,7 +70,7 @@ export function silverTableInput(silverBucket: string, schema: DatasetSchema): T
     },
     StorageDescriptor: {
       Columns: schema.columns.map((column) => ({ Name: column.name.toLowerCase(), Type: glueType(column.type) })),
-      Location: `s3://${silverBucket}/${schema.dataset}/`,
+      Location: `s3://${silverBucket}/${folderOf(schema.dataset)}/`,
       InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
       OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
       SerdeInfo: {

@@ -23,7 +23,7 @@ export function datasetOf(rawKey: string): string {
 const MAX_FOLDER_BYTES = 200;
 
 /** The dataset's folder in silver: its name, or for a very long one, its start and a hash of it. */
-function folderOf(dataset: string): string {
+export function folderOf(dataset: string): string {
   if (Buffer.byteLength(dataset) <= MAX_FOLDER_BYTES) return dataset;
   let start = '';
   for (const char of dataset) {
@@ -97,9 +97,9 @@ export function goldStateObjectKey(dataset: string, kind: GoldStateKind, name: s
 export const SCHEMA_PREFIX = '_schema';
 
 /**
- * A dataset's current silver schema: `_schema/<dataset>.json`. Outside the
- * dataset's own prefix, so no reader of `<dataset>/` ever takes it for data.
+ * A dataset's current silver schema: `_schema/<folder>.json`. Outside the
+ * dataset's own prefix, so no reader of `<folder>/` ever takes it for data.
  */
 export function schemaKey(dataset: string): string {
-  return `${SCHEMA_PREFIX}/${dataset}.json`;
+  return `${SCHEMA_PREFIX}/${folderOf(dataset)}.json`;
 }
