@@ -13,6 +13,7 @@ import {
   REJECTS_PREFIX,
   rejectsTable,
   SCHEMA_PREFIX,
+  schemaKey,
   silverTable,
 } from '@lakehouse/contract';
 import type { Config } from '../src/config';
@@ -55,8 +56,9 @@ export async function listLakehouseTables(client: S3Client): Promise<LakehouseTa
   // A dataset's folder is its name (shortened when very long); its schema object names it in full.
   const schemas = new Map<string, DatasetSchema>();
   for (const key of silverKeys) {
-    if (!key.startsWith(`${SCHEMA_PREFIX}/`) || !key.endsWith('.json')) continue;
-    const schema = (await readSchema(client, BUCKETS.silver, key.slice(SCHEMA_PREFIX.length + 1, -5)))?.schema;
+    const [prefix = '', folder = ''] = key.split('/');
+    if (prefix !== SCHEMA_PREFIX || key !== schemaKey(folder)) continue;
+    const schema = (await readSchema(client, BUCKETS.silver, folder))?.schema;
     if (schema) schemas.set(folderOf(schema.dataset), schema);
   }
   const datasetIn = (folder: string) => schemas.get(folder)?.dataset ?? folder;

@@ -5,7 +5,7 @@ import type { DatasetSchema } from './dataset-schema';
 
 /**
  * A dataset's current schema is one JSON object in the silver bucket,
- * `_schema/<dataset>.json`, the same on AWS and locally. Writers change it
+ * `_schema/<dataset>/schema.json`, the same on AWS and locally. Writers change it
  * with S3 conditional writes: two files of one dataset ingested at once both
  * read it, and only the first write lands; the other reads it again and
  * decides afresh.

@@ -97,9 +97,11 @@ export function goldStateObjectKey(dataset: string, kind: GoldStateKind, name: s
 export const SCHEMA_PREFIX = '_schema';
 
 /**
- * A dataset's current silver schema: `_schema/<folder>.json`. Outside the
- * dataset's own prefix, so no reader of `<folder>/` ever takes it for data.
+ * A dataset's current silver schema: `_schema/<folder>/schema.json`. Outside
+ * the dataset's own prefix, so no reader of `<folder>/` ever takes it for data.
  */
 export function schemaKey(dataset: string): string {
-  return `${SCHEMA_PREFIX}/${folderOf(dataset)}.json`;
+  return `${SCHEMA_PREFIX}/${folderOf(dataset)}/${SCHEMA_FILE}`;
 }
+
+const SCHEMA_FILE = 'schema.json';
