@@ -2,7 +2,7 @@ import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { ENV, GOLD_COMMAND } from '@lakehouse/contract';
+import { ENV, GOLD_COMMAND, SCHEMA_PREFIX } from '@lakehouse/contract';
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GoldQueue } from './gold-queue';
@@ -62,6 +62,14 @@ export class IngestionConstruct extends Construct {
     // raw -> silver: read the raw object (by version), write silver (clean data, _rejects/, _quarantine/).
     storage.grantRead(this.ingest, 'raw');
     storage.grantWrite(this.ingest, 'silver');
+    // Each dataset's current schema (_schema/<dataset>/schema.json), read and conditionally rewritten by ingestion;
+    // ListBucket makes a dataset's first file find "no schema yet" (404) instead of "access denied" (403).
+    this.ingest.grant({
+      sid: 'ReadSilverSchemas',
+      actions: ['s3:GetObject'],
+      resources: [`${storage.bucket('silver').arn}/${SCHEMA_PREFIX}/*`],
+    });
+    storage.grantList(this.ingest, 'silver');
     storage.bindName(this.ingest, 'silver');
     // Named only: on AWS the gold step runs in the gold function, so no gold grant here.
     storage.bindName(this.ingest, 'gold');

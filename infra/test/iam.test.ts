@@ -73,10 +73,14 @@ describe('execution roles (least privilege)', () => {
     }
   });
 
-  it('ingest: reads raw objects (by version), writes silver objects, nothing on gold, lists nothing', () => {
+  it('ingest: reads raw objects (by version), writes silver objects, reads only the schemas in silver, nothing on gold', () => {
     expect(grants(statements('ingest'), 's3')).toEqual({
       [objects('raw')]: ['s3:GetObject', 's3:GetObjectVersion'],
       [objects('silver')]: ['s3:AbortMultipartUpload', 's3:PutObject'],
+      // Each dataset's current schema, which ingestion reads and rewrites with a conditional PUT.
+      [`${arn('silver')}/_schema/*`]: ['s3:GetObject'],
+      // A dataset's first file: no schema yet answers 404 (not found), not 403.
+      [arn('silver')]: ['s3:ListBucket'],
     });
   });
 
