@@ -8,7 +8,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '@lakehouse/local-
 import type { S3EventRecord } from 'aws-lambda';
 import { type Config, loadConfig } from '../src/config';
 import type { Dataset } from '../src/datasets';
-import type { GoldMessage } from '../src/gold/gold-queue';
+import type { GoldResult } from '../src/gold/apply-to-gold';
+import { type GoldMessage, InProcessGoldQueue } from '../src/gold/gold-queue';
 import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { decodeS3Key } from '../src/ingest/s3-event';
@@ -41,6 +42,9 @@ export interface EventLogEntry {
   key: string;
   eventName: string;
   size: number;
+  /** The raw version the event names (S3 events carry the ETag; a versioned bucket adds the version). */
+  eTag?: string;
+  versionId?: string;
   attempts: number;
   /** Time queued before a worker took the event. */
   waitMs: number;
@@ -48,6 +52,8 @@ export interface EventLogEntry {
   ms: number;
   /** Of which: folding the silver file into gold. */
   goldMs?: number;
+  /** The gold partitions (values of the dataset's partition column) that update rebuilt. */
+  goldPartitions?: string[];
   dataset?: string;
   format?: string;
   silverKey?: string;
@@ -107,10 +113,14 @@ export interface LocalLakehouse {
   readonly goldDeadLetter: FolderQueue;
   /** The handler's configuration, as the Lambda would load it from its environment. */
   readonly cfg: Config;
+  /** The datasets the handler runs (app/transforms, unless given). */
+  readonly datasets: ReadonlyMap<string, Dataset>;
   /** An SDK client for the local endpoint (credentials test/test, path-style). */
   client(): S3Client;
   /** The entry of the next event for this raw key (decoded); call it before uploading. */
   whenProcessed(key: string): Promise<EventLogEntry>;
+  /** Calls `listener` with every event's entry from now on (the console watches this way); returns the unsubscribe. */
+  onEvent(listener: (entry: EventLogEntry) => void): () => void;
   /** Resolves when every event received so far has been handled. */
   idle(): Promise<void>;
   stats(): { waiting: number; running: number } & Record<EventStatus, number>;
@@ -139,12 +149,13 @@ interface QueuedEvent {
 
 /** One event being handled; the S3 client finds it through AsyncLocalStorage. */
 interface EventScope {
-  base: Pick<EventLogEntry, 'bucket' | 'key' | 'eventName' | 'size' | 'waitMs'>;
+  base: Pick<EventLogEntry, 'bucket' | 'key' | 'eventName' | 'size' | 'eTag' | 'versionId' | 'waitMs'>;
   started: number;
   attempts: number;
   /** It has sent a request that changes a bucket. */
   writing: boolean;
   goldMs: number;
+  goldPartitions: string[];
   /** Its log line is out (abandoned events get theirs at once). */
   reported: boolean;
   settled: Promise<void>;
@@ -268,16 +279,19 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     : undefined;
   ticker?.unref();
   const waiters = new Map<string, Array<(entry: EventLogEntry) => void>>();
+  const listeners = new Set<(entry: EventLogEntry) => void>();
   let stopping = false;
 
   function report(entry: EventLogEntry, event?: EventScope): void {
     if (event?.reported) return;
     if (event) event.reported = true;
     counts[entry.status]++;
-    try {
-      log(entry);
-    } catch {
-      // A broken log sink must not stop the server.
+    for (const sink of [log, ...listeners]) {
+      try {
+        sink(entry);
+      } catch {
+        // A broken log sink must not stop the server.
+      }
     }
     const pending = waiters.get(entry.key);
     waiters.delete(entry.key);
@@ -311,6 +325,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       attempts: 0,
       writing: false,
       goldMs: 0,
+      goldPartitions: [],
       reported: false,
       settled: new Promise((done) => (markSettled = done)),
     };
@@ -320,6 +335,7 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
       for (;;) {
         event.attempts++;
         event.goldMs = 0;
+        event.goldPartitions = [];
         try {
           const [outcome] = await scope.run(event, () => handleS3Event({ Records: [record] }, rt));
           report(entryOf(event, outcome), event);
@@ -413,9 +429,14 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
     failedEvents,
     goldDeadLetter,
     cfg,
+    datasets: rt.datasets,
     client: () => s3.client(),
     whenProcessed(key) {
       return new Promise((resolveEntry) => waiters.set(key, [...(waiters.get(key) ?? []), resolveEntry]));
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     idle: () => queue.idle(),
     stats: () => ({ ...queue.size, ...counts }),
@@ -449,11 +470,14 @@ function describeGoldMessage(job: GoldMessage): string {
 
 /** What every log line of an event says about its object. */
 function eventBase(record: S3EventRecord, waitMs: number): EventScope['base'] {
+  const { eTag, versionId } = record.s3.object;
   return {
     bucket: record.s3.bucket.name,
     key: decodeS3Key(record.s3.object.key),
     eventName: record.eventName,
     size: record.s3.object.size,
+    ...(eTag ? { eTag } : {}),
+    ...(versionId ? { versionId } : {}),
     waitMs,
   };
 }
@@ -467,6 +491,7 @@ function entryOf(event: EventScope, outcome: IngestOutcome | undefined): EventLo
     attempts: event.attempts,
     ms: Math.round(performance.now() - event.started),
     ...(event.goldMs ? { goldMs: event.goldMs } : {}),
+    ...(event.goldPartitions.length ? { goldPartitions: [...new Set(event.goldPartitions)].sort() } : {}),
   };
   const base = event.base;
   if (!outcome) return { ...stamp('warn', 'no outcome'), ...base, status: 'skipped', ...timing };
@@ -483,8 +508,9 @@ function entryOf(event: EventScope, outcome: IngestOutcome | undefined): EventLo
 /**
  * The Lambda's runtime with local additions: gold time is measured per
  * event; once shutdown abandons events, an event that has not written
- * anything yet cannot start to (so it leaves no partial outputs); and when
- * someone `watch`es, the handler's progress is kept on its event.
+ * anything yet cannot start to (so it leaves no partial outputs); when
+ * someone `watch`es, the handler's progress is kept on its event; and the
+ * gold partitions an event's update rebuilt are kept on it (the console's lineage).
  */
 function instrumentedRuntime(
   rt: Runtime,
@@ -492,6 +518,12 @@ function instrumentedRuntime(
   abandoning: () => boolean,
   watch: boolean,
 ): Runtime {
+  // The same in-process queue the runtime would use, keeping each job's result for its event.
+  const goldResults = new WeakMap<GoldMessage, GoldResult>();
+  const gold = new InProcessGoldQueue(async (job) => {
+    const result = await rt.applyGold(job);
+    if (result) goldResults.set(job, result);
+  });
   rt.s3.middlewareStack.add(
     (next, context) => async (args) => {
       const event = scope.getStore();
@@ -516,10 +548,11 @@ function instrumentedRuntime(
     gold: {
       async submit(job) {
         const started = performance.now();
+        const event = scope.getStore();
         try {
-          await rt.gold.submit(job);
+          await gold.submit(job);
+          event?.goldPartitions.push(...(goldResults.get(job)?.partitions ?? []));
         } finally {
-          const event = scope.getStore();
           if (event) event.goldMs += Math.round(performance.now() - started);
         }
       },

@@ -73,6 +73,9 @@ describe('local lakehouse', () => {
         attempts: 1,
       });
       expect(entry.goldMs).toBeGreaterThan(0);
+      // The sample's two trips after midnight rebuild the next day's partition too.
+      expect(entry.goldPartitions).toEqual(['2026-01-15', '2026-01-16']);
+      expect(entry.eTag).toMatch(/^[0-9a-f]{32}$/);
       const contents = await readContents(client, lakehouse.cfg);
       expect(contents.silver).toContainEqual({ key: entry.silverKey, rows: 38 });
       expect(contents.rejects).toContainEqual(expect.objectContaining({ key: entry.rejectsKey, rows: 6 }));
