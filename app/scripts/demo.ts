@@ -3,6 +3,7 @@
  * lakehouse, uploads app/samples/** into raw, and shows what landed.
  *
  *   pnpm demo
+ *   pnpm demo --console    # and keep the lakehouse and its web console open at the end
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseCommandLine } from '../local/command-line';
+import { startConsoleNear } from '../local/console/console-server';
 import { type LakehouseContents, readContents } from '../local/lakehouse-contents';
 import { listLakehouseTables, tablesNamedIn, withLakehouseTables } from '../local/lakehouse-tables';
 import {
@@ -38,10 +40,12 @@ temporary folder), uploads the files under app/samples/ into raw one by one, and
 landed: silver with row counts, rejected rows by rule, quarantined files with their reason,
 gold, and ends with a pnpm query of the gold table. Exits 0, or 1 if a file failed.
 
+  --console    serve the web console while the demo runs (127.0.0.1:4567, or a free port if that
+               one is taken), and keep it and the lakehouse open at the end until Ctrl-C
   -h, --help   this help`;
 
 async function main(): Promise<number> {
-  parseCommandLine(USAGE, {});
+  const values = parseCommandLine(USAGE, { console: { type: 'boolean', default: false } });
   quietLocalLogs();
   // A fresh data folder each run: the demo is repeatable and leaves .lakehouse/ alone.
   const home = await mkdtemp(join(tmpdir(), 'lakehouse-demo-'));
@@ -54,11 +58,13 @@ async function main(): Promise<number> {
     void lakehouse.abandon().finally(() => rm(home, { recursive: true, force: true }).finally(() => process.exit(130)));
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  const webConsole = values.console ? await startConsoleNear(lakehouse) : undefined;
 
   try {
     console.log(
       `${bold('Local lakehouse')} on ${lakehouse.endpoint}${lakehouse.port !== DEFAULT_PORT ? dim(` (${DEFAULT_PORT} is taken)`) : ''}`,
     );
+    if (webConsole) console.log(`${bold('Web console')} on ${webConsole.url}`);
     const files = await sampleFiles(SAMPLES_DIR);
     console.log(
       `Uploading ${files.length} sample files from ${relative(REPO_ROOT, SAMPLES_DIR)}/ into s3://${BUCKETS.raw}/\n`,
@@ -80,9 +86,22 @@ async function main(): Promise<number> {
     );
     return 0;
   } finally {
+    if (webConsole) {
+      process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+      console.log(`\nThe lakehouse and its console stay open: ${webConsole.url}  ${dim('(Ctrl-C stops them)')}`);
+      await untilStopped();
+      await webConsole.close();
+    }
     await lakehouse.stop();
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/** Resolves at the first Ctrl-C or SIGTERM; later ones (pnpm forwards the signal too) are ignored. */
+function untilStopped(): Promise<void> {
+  return new Promise((stopped) => {
+    process.on('SIGINT', () => stopped()).on('SIGTERM', () => stopped());
+  });
 }
 
 /** Every file under the samples folder; its path there is its raw key (`trips/2026-01-15.csv`). */

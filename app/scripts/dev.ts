@@ -7,6 +7,7 @@
  */
 import { join, relative } from 'node:path';
 import { callerPath, exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { ConsolePortInUseError, DEFAULT_CONSOLE_PORT, startConsoleNear } from '../local/console/console-server';
 import { leftBehindNotice } from '../local/left-behind-notice';
 import {
   DEFAULT_PORT,
@@ -25,6 +26,8 @@ object created in raw runs the Lambda handler. One JSON line per event on
 stdout; notes and progress on stderr.
 
   --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}, or LAKEHOUSE_PORT; 0 picks a free one)
+  --console-port N  port of the web console on 127.0.0.1 (default ${DEFAULT_CONSOLE_PORT}, or a free one
+                    if that is taken; 0 picks a free one)
   --data-dir DIR    the lakehouse's folder: objects in DIR/s3, work files in DIR/work
                     (default ${relative(REPO_ROOT, LAKEHOUSE_HOME)}; kept across restarts)
   --concurrency N   events handled at once (default 4)
@@ -41,11 +44,14 @@ const SAME_PRESS_MS = 500;
 async function main(): Promise<void> {
   const values = parseCommandLine(USAGE, {
     port: { type: 'string' },
+    'console-port': { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     'data-dir': { type: 'string' },
     'memory-mb': { type: 'string' },
   });
   const port = portFrom(values.port ?? process.env.LAKEHOUSE_PORT ?? String(DEFAULT_PORT));
+  const consolePort =
+    values['console-port'] === undefined ? undefined : portFrom(values['console-port'], '--console-port');
   const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
   const lambdaMemoryMb =
     values['memory-mb'] === undefined ? undefined : wholeNumber('--memory-mb', values['memory-mb'], 128);
@@ -60,7 +66,11 @@ async function main(): Promise<void> {
     workDir: join(home, 'work'),
     notes: say,
   });
-  printBanner(lakehouse.endpoint, home);
+  const webConsole = await startConsoleNear(lakehouse, consolePort).catch(async (error) => {
+    await lakehouse.stop();
+    throw error;
+  });
+  printBanner(lakehouse.endpoint, home, webConsole.url);
   void leftBehindNotice(lakehouse).then(
     (notice) => notice && say(`${bold('Left behind by an earlier run:')} ${notice}\n`),
     (error: Error) => say(`could not look for raw objects left behind: ${error.message}`),
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
       `\n${signal}: stopping; finishing ${running} in-flight event(s)${waiting ? `, dropping ${waiting} queued` : ''}. ` +
         'Press Ctrl-C again to abandon them.',
     );
+    void webConsole.close();
     void lakehouse.stop().then(
       () => {
         say('stopped');
@@ -99,16 +110,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-function portFrom(raw: string): number {
+function portFrom(raw: string, option = '--port'): number {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--port takes 0 to 65535, got "${raw}"`);
+    throw new UsageError(`${option} takes 0 to 65535, got "${raw}"`);
   return port;
 }
 
-function printBanner(endpoint: string, home: string): void {
+function printBanner(endpoint: string, home: string, consoleUrl: string): void {
   const where = home === LAKEHOUSE_HOME ? relative(REPO_ROOT, home) : home;
   say(`${bold('Local lakehouse')} on ${endpoint}  ${dim(`(buckets raw, silver, gold; data kept in ${where})`)}`);
+  say(`${bold('Web console')} on ${consoleUrl}  ${dim('(events, lineage, quality, upload; this machine only)')}`);
   say('Every object created in raw runs the Lambda handler; one JSON line per event follows on stdout.\n');
   say(dim('In another shell:'));
   say(`  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1`);
@@ -123,7 +135,9 @@ function printBanner(endpoint: string, home: string): void {
 
 main().catch((error: Error) => {
   if (error instanceof UsageError) exitWithUsageError(error);
-  if (error instanceof PortInUseError) {
+  if (error instanceof ConsolePortInUseError) {
+    say(`${error.message}: pick another with --console-port (0 picks a free one).`);
+  } else if (error instanceof PortInUseError) {
     say(`${error.message}: is a lakehouse already running? Use --port or LAKEHOUSE_PORT to pick another.`);
   } else {
     say(error.stack ?? error.message);
