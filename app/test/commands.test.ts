@@ -62,12 +62,31 @@ describe('commands: help, wrong flags, paths, Ctrl-C', () => {
     }
   });
 
+  it('pnpm demo --console keeps the lakehouse and its console open at the end, until Ctrl-C', async () => {
+    const demo = pnpm(['demo', '--console']);
+    try {
+      await until(() => demo.out().includes('stay open'), 'the demo to finish', 60_000);
+      const consoleUrl = /console stay open: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.out())?.[1] as string;
+      const events = (await (await fetch(new URL('/api/events', consoleUrl))).json()) as Array<{ key: string }>;
+      expect(events.map((event) => event.key)).toContain('trips/2026-01-15.csv');
+
+      process.kill(-(demo.pid as number), 'SIGINT');
+      const [code] = (await once(demo, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      if (demo.exitCode === null) process.kill(-(demo.pid as number), 'SIGKILL');
+    }
+  });
+
   it('pnpm dev: notes on stderr, JSON on stdout, work files inside --data-dir, and Ctrl-C ends quietly with 0', async () => {
     const home = await mkdtemp(join(tmpdir(), 'dev-ctrl-c-'));
-    const dev = pnpm(['dev', '--port', '0', '--data-dir', 'lake'], home);
+    const dev = pnpm(['dev', '--port', '0', '--console-port', '0', '--data-dir', 'lake'], home);
     try {
       await until(() => dev.err().includes('Ctrl-C stops'), 'the banner');
       const endpoint = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.err())?.[1] as string;
+      // The banner names the web console and its URL, on loopback.
+      const consoleUrl = /console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dev.err())?.[1] as string;
+      expect(await (await fetch(consoleUrl)).text()).toContain('<title>Lakehouse console</title>');
       const client = new S3Client(localClientConfig(endpoint));
       await client.send(
         new PutObjectCommand({ Bucket: 'raw', Key: 'trips/one.csv', Body: tripsCsv([trip({ trip_id: 'a' })]) }),
