@@ -218,6 +218,11 @@ describe('web console', () => {
 async function dropFile(page: Page, selector: string, name: string, text: string): Promise<void> {
   await page.locator(selector).evaluate(
     (target, file) => {
+      // The page's globals (this file is type-checked without the DOM library).
+      const { DataTransfer, DragEvent } = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(file: File): void } };
+        DragEvent: new (type: string, init: object) => Event;
+      };
       const transfer = new DataTransfer();
       transfer.items.add(new File([file.text], file.name, { type: 'text/csv' }));
       target.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
