@@ -66,7 +66,7 @@ function eventRow(event) {
   const row = el(
     'tr',
     { 'data-id': event.id, 'data-key': event.key, 'data-status': event.status },
-    el('td', {}, event.time.slice(11, 19)),
+    el('td', { title: event.time }, event.time.slice(11, 19)),
     el('td', {}, event.key),
     el('td', {}, event.dataset ?? ''),
     el('td', { class: `status status-${event.status}` }, event.status),
@@ -188,9 +188,10 @@ function timeBins(times) {
   const max = Math.max(...times);
   const count = max > min ? QUALITY_BINS : 1;
   const width = (max - min) / count || 1;
-  const longSpan = max - min > 86_400_000;
-  const label = (t) =>
-    longSpan ? new Date(t).toISOString().slice(0, 16).replace('T', ' ') : new Date(t).toLocaleTimeString();
+  // UTC, as the event times are: the day past a day, tenths of seconds under ten seconds.
+  const span = max - min;
+  const [from, to] = span > 86_400_000 ? [0, 16] : span < 10_000 ? [11, 21] : [11, 19];
+  const label = (t) => new Date(t).toISOString().slice(from, to).replace('T', ' ');
   const bins = Array.from({ length: count }, (_, i) => ({ label: label(min + i * width) }));
   const binOf = (t) => Math.min(count - 1, Math.floor((t - min) / width));
   return { bins, binOf };
