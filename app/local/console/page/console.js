@@ -1,5 +1,6 @@
 // The console page: live events over Server-Sent Events, lineage, quality charts and uploads, from the JSON API.
 import { legend, stackedBars } from './charts.js';
+import { api, el } from './dom.js';
 
 const STATUSES = ['ingested', 'quarantined', 'skipped', 'failed', 'abandoned'];
 /** Rows drawn at most; the API keeps more. */
@@ -9,26 +10,6 @@ const QUALITY_BINS = 12;
 const $ = (id) => document.getElementById(id);
 const events = [];
 let selectedId;
-
-/** An element with text or children; text is set as text, never parsed as HTML. */
-function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (key === 'class') element.className = value;
-    else element.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child !== undefined && child !== null) element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
-}
-
-async function api(path, options) {
-  const response = await fetch(path, options);
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.error ?? response.statusText);
-  return body;
-}
 
 function addOption(select, value) {
   if (!value || [...select.options].some((option) => option.value === value)) return;
