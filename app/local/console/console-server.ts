@@ -8,18 +8,22 @@ import { BUCKETS, type LocalLakehouse, PortInUseError } from '../local-lakehouse
 import { EventHistory } from './event-history';
 import { lineageOf } from './lineage';
 import { QualityReader } from './quality';
+import { queryTables, summarizeTables } from './tables';
 
 /** `pnpm dev`'s console port on 127.0.0.1. */
 export const DEFAULT_CONSOLE_PORT = 4567;
 /** Loopback only: nothing else on the network reaches the console. */
 const HOST = '127.0.0.1';
 const PAGE_DIR = join(__dirname, 'page');
+/** A query's text and little else. */
+const MAX_JSON_BODY = 1024 * 1024;
 /** The page's files, by path: nothing else on disk is served. */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
   '/dom.js': { file: 'dom.js', type: 'text/javascript; charset=utf-8' },
+  '/tables.js': { file: 'tables.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
 
@@ -97,6 +101,19 @@ export async function startConsole({
     ],
     ['GET', /^\/api\/quality$/, () => quality.report()],
     ['PUT', /^\/api\/upload$/, (request, url) => upload(lakehouse, request, url.searchParams.get('key'))],
+    ['GET', /^\/api\/tables$/, () => summarizeTables(client, lakehouse.cfg)],
+    [
+      'POST',
+      /^\/api\/query$/,
+      async (request) => {
+        const { sql } = await jsonBody<{ sql?: unknown }>(request);
+        if (typeof sql !== 'string' || !sql.trim()) throw new RequestError(400, 'the query needs {"sql": "..."}');
+        return queryTables(client, lakehouse.cfg, sql).catch((error: Error) => {
+          // DuckDB's own message says what is wrong with the SQL.
+          throw new RequestError(400, error.message);
+        });
+      },
+    ],
   ];
 
   const server = createServer((request, response) => {
@@ -200,6 +217,23 @@ async function upload(lakehouse: LocalLakehouse, request: IncomingMessage, rawKe
     return { bucket: BUCKETS.raw, key, eTag: done.ETag?.replace(/"/g, '') };
   } finally {
     client.destroy();
+  }
+}
+
+/** A small JSON request body; its content type makes a cross-site form unable to send it without asking first. */
+async function jsonBody<T>(request: IncomingMessage): Promise<T> {
+  if (!request.headers['content-type']?.startsWith('application/json')) {
+    throw new RequestError(415, 'send JSON (content-type: application/json)');
+  }
+  let text = '';
+  for await (const chunk of request) {
+    text += chunk;
+    if (text.length > MAX_JSON_BODY) throw new RequestError(413, 'the request is too large');
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new RequestError(400, 'the request body is not JSON');
   }
 }
 

@@ -1,6 +1,7 @@
 // The console page: live events over Server-Sent Events, lineage, quality charts and uploads, from the JSON API.
 import { legend, stackedBars } from './charts.js';
 import { api, el } from './dom.js';
+import { setUpTables } from './tables.js';
 
 const STATUSES = ['ingested', 'quarantined', 'skipped', 'failed', 'abandoned'];
 /** Rows drawn at most; the API keeps more. */
@@ -273,6 +274,7 @@ for (const status of STATUSES) addOption($('filter-status'), status);
 $('filter-dataset').addEventListener('change', renderEvents);
 $('filter-status').addEventListener('change', renderEvents);
 setUpUpload();
+setUpTables();
 listen();
 void refreshSummary();
 void refreshQuality();
