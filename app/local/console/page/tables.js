@@ -6,6 +6,8 @@ const $ = (id) => document.getElementById(id);
 const NUMBER = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}([ T][\d:.]+)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
+// Decimals come as exact text: they align as numbers too.
+const isNumber = (value) => typeof value === 'number' || (typeof value === 'string' && NUMBER.test(value));
 const cell = (value) => (value === null ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : value);
 
 /** A result as a table: column names, then rows. */
@@ -21,7 +23,7 @@ function resultTable({ columns, rows }) {
         'tbody',
         {},
         ...rows.map((row) =>
-          el('tr', {}, ...row.map((value) => el('td', { class: typeof value === 'number' ? 'num' : '' }, cell(value)))),
+          el('tr', {}, ...row.map((value) => el('td', { class: isNumber(value) ? 'num' : '' }, cell(value)))),
         ),
       ),
     ),
@@ -32,9 +34,7 @@ function resultTable({ columns, rows }) {
 function axisKind(rows, index) {
   const values = rows.map((row) => row[index]).filter((value) => value !== null);
   if (values.length === 0) return undefined;
-  if (values.every((value) => typeof value === 'number' || (typeof value === 'string' && NUMBER.test(value)))) {
-    return 'number';
-  }
+  if (values.every(isNumber)) return 'number';
   if (values.every((value) => typeof value === 'string' && DATE.test(value) && !Number.isNaN(Date.parse(value)))) {
     return 'date';
   }
@@ -51,7 +51,7 @@ function quickChart({ columns, rows }) {
   const points = rows
     .filter((row) => row[x] !== null && row[y] !== null)
     .map((row) => ({ x: xIsTime ? Date.parse(row[x]) : Number(row[x]), y: Number(row[y]) }));
-  return el('div', { class: 'chart' }, lineChart({ points, xIsTime, xLabel: columns[x], yLabel: columns[y] }));
+  return el('div', { class: 'chart wide' }, lineChart({ points, xIsTime, xLabel: columns[x], yLabel: columns[y] }));
 }
 
 async function runSql() {
