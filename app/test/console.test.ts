@@ -10,7 +10,7 @@ import type { Lineage } from '../local/console/lineage';
 import type { QualityReport } from '../local/console/quality';
 import type { ConsoleQueryResult, TableSummary } from '../local/console/tables';
 import { type LocalLakehouse, startLocalLakehouse } from '../local/local-lakehouse';
-import { openBrowser, type TestBrowser } from './support/browser';
+import { BROWSER_SETUP_MS, openBrowser, type TestBrowser } from './support/browser';
 
 const SAMPLES = join(__dirname, '..', 'samples', 'trips');
 
@@ -52,7 +52,7 @@ describe('web console', () => {
     beforeAll(async () => {
       browser = await openBrowser();
       page = await browser.context.newPage();
-    });
+    }, BROWSER_SETUP_MS);
     afterAll(() => browser?.close());
 
     it('uploads a dropped file, shows its event as ingested, and opens its lineage down to gold', async () => {
