@@ -14,7 +14,7 @@ import {
   localDeployment,
   StackOutputsError,
 } from '../src/replay/deployment';
-import { callerPath, UsageError } from './command-line';
+import { callerPath, exitWithUsageError, UsageError } from './command-line';
 import { DEFAULT_PORT, REPO_ROOT } from './local-lakehouse';
 
 /** The options every replay command takes to say where the lakehouse is. */
@@ -96,4 +96,19 @@ export function sinceFrom(raw: string | undefined): Date | undefined {
   if (Number.isNaN(date.getTime()))
     throw new UsageError(`--since takes a date (ISO 8601, e.g. 2026-01-15), got "${raw}"`);
   return date;
+}
+
+/**
+ * Runs a replay command (reconcile, redrive, backfill) and exits with its code: a command-line
+ * mistake exits 2 with one line, any other failure 1 with what went wrong where (`deployment`).
+ */
+export function runReplayCommand(main: () => Promise<number>, deployment: () => Deployment | undefined): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      if (error instanceof UsageError) exitWithUsageError(error);
+      console.error(explainFailure(error, deployment()));
+      process.exit(1);
+    },
+  );
 }

@@ -2,12 +2,12 @@
  * Rebuilds a dataset's silver, rejects and gold from raw after a change to
  * its SQL or rules, and switches gold to the rebuilt generation in one step.
  */
-import { exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
 import {
   DEPLOYMENT_OPTIONS,
   DEPLOYMENT_USAGE,
   deploymentFrom,
-  explainFailure,
+  runReplayCommand,
   withDeployment,
 } from '../local/deployment-options';
 import { quietLocalLogs } from '../local/local-lakehouse';
@@ -66,11 +66,4 @@ async function main(): Promise<number> {
   return report.switched || !report.generation || waitMs === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    if (error instanceof UsageError) exitWithUsageError(error);
-    console.error(explainFailure(error, deployment));
-    process.exit(1);
-  },
-);
+runReplayCommand(main, () => deployment);

@@ -3,12 +3,12 @@
  * ingestion function, silver files gold has not applied back to the gold
  * queue. Against the pnpm dev lakehouse, or the deployed stack with --aws.
  */
-import { exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { parseCommandLine, wholeNumber } from '../local/command-line';
 import {
   DEPLOYMENT_OPTIONS,
   DEPLOYMENT_USAGE,
   deploymentFrom,
-  explainFailure,
+  runReplayCommand,
   sinceFrom,
   withDeployment,
 } from '../local/deployment-options';
@@ -69,11 +69,4 @@ async function main(): Promise<number> {
   return !report.remaining || isWhole(report.remaining) ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    if (error instanceof UsageError) exitWithUsageError(error);
-    console.error(explainFailure(error, deployment));
-    process.exit(1);
-  },
-);
+runReplayCommand(main, () => deployment);

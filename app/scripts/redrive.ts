@@ -3,12 +3,12 @@
  * ingestion function, the gold dead-letter queue back to the gold queue;
  * then reports what still fails and why.
  */
-import { exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
+import { parseCommandLine, wholeNumber } from '../local/command-line';
 import {
   DEPLOYMENT_OPTIONS,
   DEPLOYMENT_USAGE,
   deploymentFrom,
-  explainFailure,
+  runReplayCommand,
   withDeployment,
 } from '../local/deployment-options';
 import { quietLocalLogs } from '../local/local-lakehouse';
@@ -57,11 +57,4 @@ async function main(): Promise<number> {
   return report.stillFailing.length + report.pending.length > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    if (error instanceof UsageError) exitWithUsageError(error);
-    console.error(explainFailure(error, deployment));
-    process.exit(1);
-  },
-);
+runReplayCommand(main, () => deployment);
