@@ -153,6 +153,74 @@ export async function downloadToFile(
   }
 }
 
+/** One version of an object read by byte ranges: every range names the version (or ETag) the first one read. */
+export interface RangedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  eTag: string;
+  versionId?: string;
+  /** The object's first bytes (up to what `openRanged` was asked for). */
+  head: Buffer;
+  /** Bytes [start, end) of this version; an object overwritten since fails the read. */
+  read(start: number, end: number): Promise<Buffer>;
+}
+
+/**
+ * Opens an object for small ranged GETs: the first one reads its head and
+ * learns its size and ETag; each later one is conditional on that ETag, so a
+ * plan is never made from two versions of one object.
+ */
+export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number): Promise<RangedObject> {
+  const get = (range: string | undefined, ifMatch?: string) =>
+    s3.send(
+      new GetObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        Range: range,
+        IfMatch: ifMatch,
+      }),
+    );
+  const gone = (error: unknown) =>
+    isNotFound(error) ? new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error }) : error;
+  let first: GetObjectCommandOutput;
+  try {
+    first = await get(`bytes=0-${Math.max(1, headBytes) - 1}`).catch((error) => {
+      // An empty object has no byte 0 to range over.
+      if (isInvalidRange(error)) return get(undefined);
+      throw error;
+    });
+  } catch (error) {
+    throw gone(error);
+  }
+  const head = Buffer.from((await first.Body?.transformToByteArray()) ?? []);
+  const versionId = first.VersionId ?? ref.versionId;
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    size: totalSize(first),
+    eTag: (first.ETag ?? '').replace(/"/g, ''),
+    ...(versionId ? { versionId } : {}),
+    head,
+    async read(start, end) {
+      if (end <= start) return Buffer.alloc(0);
+      try {
+        const part = await get(`bytes=${start}-${end - 1}`, first.ETag);
+        if (part.ETag && part.ETag !== first.ETag) {
+          (part.Body as Readable | undefined)?.destroy?.();
+          throw new Error(
+            `s3://${ref.bucket}/${ref.key} changed while it was read (ETag ${first.ETag}, then ${part.ETag})`,
+          );
+        }
+        return Buffer.from((await part.Body?.transformToByteArray()) ?? []);
+      } catch (error) {
+        throw gone(error);
+      }
+    },
+  };
+}
+
 /** The object's whole size: from Content-Range for a ranged answer, Content-Length otherwise. */
 function totalSize(response: GetObjectCommandOutput): number {
   const match = /\/(\d+)$/.exec(response.ContentRange ?? '');

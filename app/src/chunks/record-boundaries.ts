@@ -1,0 +1,58 @@
+/**
+ * Where records start in a text file, found from small windows of bytes
+ * around each split point instead of a read of the whole file. A record
+ * starts after a line feed (so CRLF stays with its line); a CSV field in
+ * double quotes may hold a line feed that does not end a record, and such a
+ * file cannot be split by looking near the split points: `quotedLineBreak`
+ * finds one in any window it is given.
+ */
+
+const LINE_FEED = 0x0a;
+const QUOTE = 0x22;
+
+/** Offset just after the first line feed at or after `from` in `bytes`; undefined when there is none. */
+export function nextRecordStart(bytes: Buffer, from: number): number | undefined {
+  const at = bytes.indexOf(LINE_FEED, from);
+  return at < 0 ? undefined : at + 1;
+}
+
+/**
+ * Offset of a line feed inside double quotes in `bytes`, read from its start
+ * as outside quotes; undefined when there is none. A window that starts
+ * inside a quoted field holding a line break reads inverted, so the line
+ * feed that really ends that record is seen inside quotes and found too
+ * (when the window reaches it). A quote left open at the end of the window
+ * is not a finding: the window may just cut a field in two.
+ */
+export function quotedLineBreak(bytes: Buffer): number | undefined {
+  let quoted = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === QUOTE) quoted = !quoted;
+    else if (byte === LINE_FEED && quoted) return i;
+  }
+  return undefined;
+}
+
+/** The complete lines of a window (those with a line feed on both sides), without their line breaks. */
+export function completeLines(bytes: Buffer, startsAtRecord: boolean): string[] {
+  const start = startsAtRecord ? 0 : nextRecordStart(bytes, 0);
+  const end = bytes.lastIndexOf(LINE_FEED);
+  if (start === undefined || end < start) return [];
+  return bytes
+    .subarray(start, end)
+    .toString('utf8')
+    .split('\n')
+    .map((line) => line.replace(/\r$/, ''));
+}
+
+/** Whether a line is one JSON value, as a newline-delimited JSON record is (blank lines are skipped by readers). */
+export function isJsonRecord(line: string): boolean {
+  if (line.trim() === '') return true;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
