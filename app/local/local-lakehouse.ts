@@ -63,6 +63,10 @@ export interface EventLogEntry {
   quarantineKey?: string;
   reason?: string;
   error?: string;
+  /** The file was processed in this many chunks. */
+  chunks?: number;
+  /** The file was above the chunk size but processed whole, for this reason. */
+  notSplit?: string;
 }
 
 export interface LocalLakehouseOptions {
@@ -95,6 +99,13 @@ export interface LocalLakehouseOptions {
    * Default: beside `dataDir`.
    */
   queuesDir?: string;
+  /**
+   * Files of a dataset with a folder above this size are processed in chunks
+   * (split at record boundaries, then one commit). Default: none, every file whole.
+   */
+  chunkBytes?: number;
+  /** Chunks of one file processed at once. Default 2. */
+  chunkConcurrency?: number;
 }
 
 export interface StopOptions {
@@ -250,8 +261,12 @@ export async function startLocalLakehouse(options: LocalLakehouseOptions = {}): 
 
   const scope = new AsyncLocalStorage<EventScope>();
   let abandoning = false;
+  const chunks =
+    options.chunkBytes === undefined
+      ? undefined
+      : { chunkBytes: options.chunkBytes, concurrency: options.chunkConcurrency ?? 2, retryDelaysMs: retryDelays };
   const rt = instrumentedRuntime(
-    createRuntime(cfg, options.datasets),
+    { ...createRuntime(cfg, options.datasets), ...(chunks ? { chunks } : {}) },
     scope,
     () => abandoning,
     options.notes !== undefined,

@@ -33,6 +33,10 @@ stdout; notes and progress on stderr.
   --concurrency N   events handled at once (default 4)
   --memory-mb N     act as a Lambda function of N MB: DuckDB gets its share of the
                     memory and as many threads as vCPUs (default: a 2 GB DuckDB limit)
+  --chunk-mb N      process a file of a dataset with a folder above N MB in chunks: split at
+                    record boundaries, each chunk to a part, then one commit (default: whole)
+  --chunk-concurrency N
+                    chunks of one file processed at once (default 2)
   -h, --help        this help
 
 Ctrl-C stops: in-flight events finish first; a second Ctrl-C abandons them.`;
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     concurrency: { type: 'string', default: '4' },
     'data-dir': { type: 'string' },
     'memory-mb': { type: 'string' },
+    'chunk-mb': { type: 'string' },
+    'chunk-concurrency': { type: 'string', default: '2' },
   });
   const port = portFrom(values.port ?? process.env.LAKEHOUSE_PORT ?? String(DEFAULT_PORT));
   const consolePort =
@@ -55,6 +61,9 @@ async function main(): Promise<void> {
   const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
   const lambdaMemoryMb =
     values['memory-mb'] === undefined ? undefined : wholeNumber('--memory-mb', values['memory-mb'], 128);
+  const chunkBytes =
+    values['chunk-mb'] === undefined ? undefined : wholeNumber('--chunk-mb', values['chunk-mb'], 1) * 1024 ** 2;
+  const chunkConcurrency = wholeNumber('--chunk-concurrency', values['chunk-concurrency'], 1);
   const home = values['data-dir'] ? callerPath(values['data-dir']) : LAKEHOUSE_HOME;
   quietLocalLogs();
 
@@ -62,6 +71,7 @@ async function main(): Promise<void> {
     port,
     concurrency,
     lambdaMemoryMb,
+    ...(chunkBytes ? { chunkBytes, chunkConcurrency } : {}),
     dataDir: join(home, 's3'),
     workDir: join(home, 'work'),
     notes: say,

@@ -13,7 +13,15 @@ export class PoisonFileError extends Error {
   }
 }
 
-export type PoisonReason = 'empty' | 'unreadable' | 'unsupported-format' | 'encoding' | 'schema' | 'too-large';
+export type PoisonReason =
+  | 'empty'
+  | 'unreadable'
+  | 'unsupported-format'
+  | 'encoding'
+  | 'schema'
+  | 'too-large'
+  /** One chunk of a file processed in chunks failed after its retries. */
+  | 'chunk-failed';
 
 /** S3 said the object is gone (deleted or overwritten since the event): nothing to do. */
 export class SourceGoneError extends Error {

@@ -4,6 +4,7 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SilverGlueTables } from './catalog/silver-glue-table';
+import type { ChunkOptions } from './chunks/ingest-in-chunks';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
 import { applyToGold, type GoldResult } from './gold/apply-to-gold';
@@ -25,6 +26,8 @@ export interface Runtime {
   progress?: ProgressSink;
   /** With GLUE_DATABASE (on AWS): the Glue tables of datasets without a folder. */
   silverTables?: SilverGlueTables;
+  /** Files above a size processed in chunks: set by the local lakehouse (`--chunk-mb`). */
+  chunks?: ChunkOptions;
 }
 
 export function createRuntime(

@@ -78,9 +78,9 @@ describe('commands: help, wrong flags, paths, Ctrl-C', () => {
     }
   });
 
-  it('pnpm dev: notes on stderr, JSON on stdout, work files inside --data-dir, and Ctrl-C ends quietly with 0', async () => {
+  it('pnpm dev: notes on stderr, JSON on stdout, work files inside --data-dir, --chunk-mb, and Ctrl-C ends quietly with 0', async () => {
     const home = await mkdtemp(join(tmpdir(), 'dev-ctrl-c-'));
-    const dev = pnpm(['dev', '--port', '0', '--console-port', '0', '--data-dir', 'lake'], home);
+    const dev = pnpm(['dev', '--port', '0', '--console-port', '0', '--data-dir', 'lake', '--chunk-mb', '1'], home);
     try {
       await until(() => dev.err().includes('Ctrl-C stops'), 'the banner');
       const endpoint = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.err())?.[1] as string;
@@ -92,6 +92,10 @@ describe('commands: help, wrong flags, paths, Ctrl-C', () => {
         new PutObjectCommand({ Bucket: 'raw', Key: 'trips/one.csv', Body: tripsCsv([trip({ trip_id: 'a' })]) }),
       );
       await until(() => dev.out().includes('"trips/one.csv"'), 'the event line');
+      // Above --chunk-mb: processed in chunks, which its event line reports with the totals.
+      const month = tripsCsv(Array.from({ length: 40_000 }, (_, i) => trip({ trip_id: `m${i}` })));
+      await client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'trips/month.csv', Body: month }));
+      await until(() => dev.out().includes('"trips/month.csv"'), 'the chunked event line');
       client.destroy();
 
       // Ctrl-C in a terminal signals the whole foreground process group: pnpm and the script.
@@ -103,7 +107,14 @@ describe('commands: help, wrong flags, paths, Ctrl-C', () => {
       expect(dev.err()).toContain('stopped');
       expect(dev.err()).not.toMatch(/ELIFECYCLE|ERR_PNPM|Command failed/);
       const lines = dev.out().trim().split('\n');
-      expect(lines.map((line) => JSON.parse(line).status)).toEqual(['ingested']);
+      expect(lines.map((line) => JSON.parse(line).status)).toEqual(['ingested', 'ingested']);
+      expect(JSON.parse(lines[0] as string)).not.toHaveProperty('chunks');
+      expect(JSON.parse(lines[1] as string)).toMatchObject({
+        chunks: Math.ceil(month.length / 1024 ** 2),
+        silverRows: 40_000,
+        rejectedRows: 0,
+      });
+      expect(month.length).toBeGreaterThan(1024 ** 2);
       // The lakehouse keeps to the folder it was given: objects in lake/s3, work files in lake/work.
       expect(existsSync(join(home, 'lake', 's3', 'raw'))).toBe(true);
       expect(existsSync(join(home, 'lake', 'work'))).toBe(true);

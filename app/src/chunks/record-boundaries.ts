@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+
 /**
  * Where records start in a text file, found from small windows of bytes
  * around each split point instead of a read of the whole file. A record
@@ -55,4 +57,36 @@ export function isJsonRecord(line: string): boolean {
   } catch {
     return false;
   }
+}
+
+export interface ScannedRecords {
+  /** Line feeds from `from` on: a chunk's physical lines, which number its rejected lines in the whole file. */
+  lineFeeds: number;
+  /** A line feed inside double quotes, or a quote left open at the end: the chunk is not whole records. */
+  quotedLineBreak: boolean;
+}
+
+/**
+ * One streamed pass over a chunk downloaded to a local file, from a record
+ * start (`from`: after the header put in front): the exact check the plan's
+ * windows only approximate. Chunk 0 starts where quotes are closed, and each
+ * chunk that ends with its quotes closed hands the next one the same start,
+ * so a file whose every chunk passes was split at record boundaries only.
+ */
+export async function scanRecords(path: string, from = 0, quote = '"'): Promise<ScannedRecords> {
+  // No quote character: every line feed ends a record.
+  const quoteByte = quote ? quote.charCodeAt(0) : -1;
+  let quoted = false;
+  let lineFeeds = 0;
+  let quotedLineBreak = false;
+  for await (const piece of createReadStream(path, { start: from })) {
+    for (const byte of piece as Buffer) {
+      if (byte === quoteByte) quoted = !quoted;
+      else if (byte === LINE_FEED) {
+        lineFeeds++;
+        if (quoted) quotedLineBreak = true;
+      }
+    }
+  }
+  return { lineFeeds, quotedLineBreak: quotedLineBreak || quoted };
 }

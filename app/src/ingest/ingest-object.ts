@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import { type ChunkOptions, ingestInChunks } from '../chunks/ingest-in-chunks';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
@@ -45,9 +46,23 @@ export type IngestOutcome =
       rejectedRows: number;
       /** What the file changed in its dataset's schema (new columns, wider types); absent when nothing. */
       schemaChanges?: SchemaChange[];
+      /** Processed in this many chunks (a file above the chunk size). */
+      chunks?: number;
+      /** Above the chunk size but processed whole: why it was not split. */
+      notSplit?: string;
     }
-  | { status: 'quarantined'; dataset: string; quarantineKey: string; reason: string; error: string }
+  | {
+      status: 'quarantined';
+      dataset: string;
+      quarantineKey: string;
+      reason: string;
+      error: string;
+      chunks?: number;
+      notSplit?: string;
+    }
   | { status: 'skipped'; reason: string };
+
+export type Quarantined = Extract<IngestOutcome, { status: 'quarantined' }>;
 
 export interface IngestDeps {
   s3: S3Client;
@@ -59,6 +74,8 @@ export interface IngestDeps {
   progress?: ProgressSink;
   /** On AWS: keeps the Glue tables of datasets without a folder in step with their schemas. */
   silverTables?: { sync(schema: DatasetSchema): Promise<unknown> };
+  /** Files above `chunkBytes` are processed in chunks (the local lakehouse's `--chunk-mb`); none on AWS yet. */
+  chunks?: ChunkOptions;
 }
 
 const PARQUET_TYPE = 'application/vnd.apache.parquet';
@@ -67,12 +84,30 @@ const PARQUET_TYPE = 'application/vnd.apache.parquet';
  * Raw object -> silver Parquet (+ rejects) -> gold job. A file that can never
  * be processed gets a quarantine record instead; S3 and other transient
  * errors propagate so that Lambda retries. The raw object is only read.
+ * With `chunks`, a larger file of a dataset with a folder is processed in
+ * chunks when it can be split exactly, whole otherwise (the outcome says why).
  */
 export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<IngestOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const chunks = deps.chunks;
+  if (!chunks || raw.size === undefined || raw.size <= chunks.chunkBytes) return ingestWhole(raw, deps, now);
+  const dataset = datasetOf(raw.key);
+  const definition = deps.datasets.get(dataset);
+  const chunked = definition
+    ? await ingestInChunks(raw, definition, deps, chunks, now, (version, error) =>
+        quarantine(raw, dataset, version, error, deps, now),
+      )
+    : { notSplit: 'no dataset folder: its column types are sniffed from the whole file, which chunks cannot share' };
+  if ('status' in chunked) return chunked;
+  const outcome = await ingestWhole(raw, deps, now);
+  return outcome.status === 'skipped' ? outcome : { ...outcome, notSplit: chunked.notSplit };
+}
+
+/** The single-invocation path: the whole file downloaded and read in one pass. */
+async function ingestWhole(raw: RawObject, deps: IngestDeps, now: () => Date): Promise<IngestOutcome> {
   const { s3, cfg } = deps;
   const dataset = datasetOf(raw.key);
   const definition = deps.datasets.get(dataset);
-  const now = deps.now ?? (() => new Date());
   const dir = await mkdtemp(join(cfg.workDir, 'ingest-'));
   let version = raw.versionId ?? raw.eTag ?? '';
   try {
@@ -295,7 +330,7 @@ async function quarantine(
   error: PoisonFileError,
   { s3, cfg }: IngestDeps,
   now: () => Date,
-): Promise<IngestOutcome> {
+): Promise<Quarantined> {
   const recordKey = quarantineKey(raw.key, version);
   await putJson(s3, cfg.silverBucket, recordKey, {
     bucket: raw.bucket,

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbMessage, PoisonFileError } from '../errors';
 import { sqlIdentifier, sqlString } from '../io/duckdb';
 import { normaliseColumnNames } from './column-names';
-import { CSV_MAX_LINE_BYTES, checkedDialect, firstLine, type SniffedDialect } from './csv-dialect';
+import { CSV_MAX_LINE_BYTES, type CsvDialect, checkedDialect, firstLine, type SniffedDialect } from './csv-dialect';
 import type { Compression, DetectedFormat } from './formats';
 
 /** What a dataset's silver SQL selects from: the file's columns as written, and `_source`. */
@@ -33,11 +33,11 @@ export async function openRawFile(
   connection: DuckDBConnection,
   path: string,
   detected: DetectedFormat,
-  { allVarchar }: { allVarchar: boolean },
+  { allVarchar, dialect }: { allVarchar: boolean; dialect?: CsvDialect },
 ): Promise<RawFile> {
   const sourceColumns =
     detected.format === 'csv'
-      ? await openCsv(connection, path, detected, allVarchar)
+      ? await openCsv(connection, path, detected, allVarchar, dialect)
       : await openOther(connection, path, detected);
   const columns = normaliseColumnNames(sourceColumns);
   const select = sourceColumns.map((source, i) => {
@@ -71,16 +71,14 @@ async function openOther(connection: DuckDBConnection, path: string, { format, c
 }
 
 /**
- * The dialect is DuckDB's sniff checked against the header line; the types
- * are sniffed with that dialect, or, when the sniffer cannot read the file
- * with it (an unterminated quote), every column is text.
+ * A CSV's dialect: DuckDB's sniff checked against the header line. The
+ * chunks of one file are read with the dialect of its start (see app/src/chunks).
  */
-async function openCsv(
+export async function csvDialectOf(
   connection: DuckDBConnection,
   path: string,
   { compression, head }: DetectedFormat,
-  allVarchar: boolean,
-): Promise<string[]> {
+): Promise<CsvDialect> {
   const { line, complete } = firstLine((head ?? Buffer.alloc(0)).toString('utf8'));
   if (!complete && Buffer.byteLength(line) >= CSV_MAX_LINE_BYTES) {
     throw new PoisonFileError(
@@ -89,7 +87,23 @@ async function openCsv(
         `(its header is not a CSV header; a JSON array is read whatever its line length)`,
     );
   }
-  const dialect = checkedDialect(line, await sniff(connection, path, compression));
+  return checkedDialect(line, await sniff(connection, path, compression));
+}
+
+/**
+ * The dialect is `csvDialectOf` unless given; the types are sniffed with
+ * that dialect, or, when the sniffer cannot read the file with it (an
+ * unterminated quote), every column is text.
+ */
+async function openCsv(
+  connection: DuckDBConnection,
+  path: string,
+  detected: DetectedFormat,
+  allVarchar: boolean,
+  given?: CsvDialect,
+): Promise<string[]> {
+  const { compression } = detected;
+  const dialect = given ?? (await csvDialectOf(connection, path, detected));
   const file = sqlString(path);
   const options = `compression = ${sqlString(compression)}, delim = ${sqlString(dialect.delimiter)},
     quote = ${sqlString(dialect.quote)}, escape = ${sqlString(dialect.escape)}, header = ${dialect.header}, skip = 0,

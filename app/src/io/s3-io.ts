@@ -221,6 +221,40 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
   };
 }
 
+/**
+ * Streams bytes [start, end) of one object version to a local file, after
+ * `prefix` (a CSV chunk's header line): one chunk of a file processed in
+ * chunks. The GET names the ETag the plan read, so a chunk never reads a
+ * newer version than its siblings.
+ */
+export async function downloadRangeToFile(
+  s3: S3Client,
+  ref: ObjectRef & { eTag: string },
+  { start, end }: { start: number; end: number },
+  path: string,
+  prefix: Buffer = Buffer.alloc(0),
+): Promise<void> {
+  await writeFile(path, prefix);
+  if (end <= start) return;
+  try {
+    const response = await s3.send(
+      new GetObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        Range: `bytes=${start}-${end - 1}`,
+        IfMatch: `"${ref.eTag}"`,
+      }),
+    );
+    await writeBody(response, path, prefix.length);
+  } catch (error) {
+    if (isNotFound(error)) {
+      throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** The object's whole size: from Content-Range for a ranged answer, Content-Length otherwise. */
 function totalSize(response: GetObjectCommandOutput): number {
   const match = /\/(\d+)$/.exec(response.ContentRange ?? '');

@@ -105,3 +105,20 @@ export function schemaKey(dataset: string): string {
 }
 
 const SCHEMA_FILE = 'schema.json';
+
+/**
+ * Where the parts of a file processed in chunks wait for their commit:
+ * outside every dataset's prefix, so no reader of `<folder>/` ever sees half
+ * a file. The commit publishes one silver object and removes the parts.
+ */
+export const CHUNKS_PREFIX = '_chunks';
+
+/** The folder of one raw object version's chunk parts: `_chunks/<folder>/<stem>-<sourceId>/`. */
+export function chunkPartsPrefix(rawKey: string, versionOrEtag: string): string {
+  return `${CHUNKS_PREFIX}/${folderOf(datasetOf(rawKey))}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}/`;
+}
+
+/** One chunk's silver or rejects part: `<parts prefix>/silver-00003.parquet`. */
+export function chunkPartKey(rawKey: string, versionOrEtag: string, index: number, kind: 'silver' | 'rejects'): string {
+  return `${chunkPartsPrefix(rawKey, versionOrEtag)}${kind}-${String(index).padStart(5, '0')}.parquet`;
+}

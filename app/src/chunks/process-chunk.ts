@@ -1,0 +1,112 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { chunkPartKey } from '@lakehouse/contract';
+import type { Config } from '../config';
+import type { Dataset } from '../datasets';
+import type { CsvDialect } from '../ingest/csv-dialect';
+import type { DetectedFormat } from '../ingest/formats';
+import { clearRejectedLines, countRejectedLines, createRawInputView, openRawFile } from '../ingest/read-raw';
+import { type Lineage, publishStaged, stageDataset } from '../ingest/transform';
+import { withConnection } from '../io/duckdb';
+import { downloadRangeToFile, uploadFile } from '../io/s3-io';
+import type { TextChunk } from './plan-chunks';
+import { scanRecords } from './record-boundaries';
+
+/** What every chunk of one file shares: the version read, the dataset, and how its start reads. */
+export interface ChunkJob {
+  s3: S3Client;
+  cfg: Pick<Config, 'silverBucket' | 'workDir' | 'duckdb'>;
+  object: { bucket: string; key: string; eTag: string; versionId?: string };
+  /** The version the output keys are named by (as the single-invocation path names them). */
+  version: string;
+  dataset: Dataset;
+  detected: DetectedFormat;
+  dialect: CsvDialect;
+  /** The header line, put in front of every chunk but the first. */
+  header?: Buffer;
+  lineage: Lineage;
+}
+
+/** One chunk's parts in the silver bucket's staging prefix, and what the commit needs to number its rows. */
+export interface ChunkPart {
+  index: number;
+  silverKey: string;
+  rejectsKey?: string;
+  /** Rows read (silver and rule rejects): the next chunk's rows are numbered after them. */
+  stagedRows: number;
+  silverRows: number;
+  rejectedRows: number;
+  /** CSV lines that could not be read as the header says. */
+  rejectedLines: number;
+  /** The chunk's own line feeds (not the header's put in front). */
+  lineFeeds: number;
+  /** Lines put in front of the chunk (its header): its rejected lines are numbered past them. */
+  prefixLines: number;
+}
+
+/** A chunk that is not whole records (a quoted line break the plan's windows missed): the file is read whole. */
+export class NotSplittableError extends Error {
+  override name = 'NotSplittableError';
+}
+
+/**
+ * One chunk, as the single-invocation path does a whole file: ranged GET ->
+ * DuckDB (the file's dialect, the dataset's SQL and rules) -> a silver part
+ * and a rejects part, numbered within the chunk (the commit renumbers them in
+ * the whole file). Parts are deterministic keys: a retried chunk overwrites.
+ */
+export async function processChunk(job: ChunkJob, chunk: TextChunk): Promise<ChunkPart> {
+  const { s3, cfg } = job;
+  const dir = await mkdtemp(join(cfg.workDir, `chunk-${chunk.index}-`));
+  try {
+    const input = join(dir, 'input.csv');
+    const prefix = chunk.index > 0 && job.header ? job.header : Buffer.alloc(0);
+    await downloadRangeToFile(s3, job.object, chunk, input, prefix);
+    const scanned = await scanRecords(input, prefix.length, job.dialect.quote);
+    if (scanned.quotedLineBreak) {
+      throw new NotSplittableError(
+        `chunk ${chunk.index} (bytes ${chunk.start}-${chunk.end - 1}) is not whole records: a quoted field holds a line break`,
+      );
+    }
+    const paths = {
+      staged: join(dir, 'staged.parquet'),
+      silver: join(dir, 'silver.parquet'),
+      rejects: join(dir, 'rejects.parquet'),
+    };
+    const result = await withConnection(cfg, async (connection) => {
+      const file = await openRawFile(connection, input, job.detected, { allVarchar: true, dialect: job.dialect });
+      await createRawInputView(connection, file);
+      await clearRejectedLines(connection);
+      const stagedRows = await stageDataset(
+        connection,
+        job.dataset,
+        { columns: file.columns, format: 'csv' },
+        paths.staged,
+      );
+      const rejectedLines = await countRejectedLines(connection);
+      const published = await publishStaged(connection, stagedRows, job.lineage, paths, {
+        hasRules: true,
+        rejectedLines,
+      });
+      return { stagedRows, rejectedLines, ...published };
+    });
+    const silverKey = chunkPartKey(job.object.key, job.version, chunk.index, 'silver');
+    const rejectsKey =
+      result.rejectedRows > 0 ? chunkPartKey(job.object.key, job.version, chunk.index, 'rejects') : undefined;
+    if (rejectsKey) await uploadFile(s3, cfg.silverBucket, rejectsKey, paths.rejects, PARQUET_TYPE);
+    await uploadFile(s3, cfg.silverBucket, silverKey, paths.silver, PARQUET_TYPE);
+    return {
+      index: chunk.index,
+      silverKey,
+      ...(rejectsKey ? { rejectsKey } : {}),
+      ...result,
+      lineFeeds: scanned.lineFeeds,
+      prefixLines: prefix.length > 0 ? 1 : 0,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const PARQUET_TYPE = 'application/vnd.apache.parquet';

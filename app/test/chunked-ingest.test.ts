@@ -1,0 +1,141 @@
+import { chunkPartKey, silverKey } from '@lakehouse/contract';
+import { loadConfig } from '../src/config';
+import { handleS3Event } from '../src/handler';
+import type { IngestOutcome } from '../src/ingest/ingest-object';
+import { createRuntime, type Runtime } from '../src/runtime';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
+import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
+import { trip, tripsCsv } from './support/trips';
+
+/** Trips with rows that break rules, lines with too many or too few columns, quoted delimiters, CRLF line ends. */
+function tripsFile(): string {
+  const rows = Array.from({ length: 80 }, (_, i) =>
+    trip({
+      trip_id: `t${String(i).padStart(3, '0')}`,
+      pickup_at: `2026-01-${String(10 + (i % 5)).padStart(2, '0')} 08:30:00`,
+      fare: i % 13 === 0 ? -1 : 10 + (i % 7),
+      pickup_zone: i % 3 === 0 ? 'Harbour, North' : 'Downtown',
+    }),
+  );
+  const lines = tripsCsv(rows).split('\n');
+  // Lines DuckDB cannot read as the header says, far into the file.
+  lines.splice(30, 0, 'bad,line,with,too,many,columns,here,and,more');
+  lines.splice(61, 0, 'short,line');
+  return lines.join('\r\n');
+}
+
+describe('files in chunks: exactly the single-invocation result', () => {
+  let single: TestLakehouse;
+  let chunked: TestLakehouse;
+  let proxy: FaultProxy;
+  let chunkedRt: Runtime;
+  const chunkBytes = 600;
+  beforeAll(async () => {
+    [single, chunked] = await Promise.all([startTestLakehouse(), startTestLakehouse()]);
+    proxy = await startFaultProxy(chunked.s3.endpoint);
+    const rt = createRuntime(loadConfig({ ...chunked.env, S3_ENDPOINT: proxy.endpoint }));
+    chunkedRt = { ...rt, chunks: { chunkBytes, concurrency: 2, retryDelaysMs: [10, 20] } };
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await Promise.all([single.close(), chunked.close()]);
+  });
+  afterEach(() => proxy.clear());
+
+  async function ingest(lake: TestLakehouse, rt: Runtime, key: string, body: string): Promise<IngestOutcome> {
+    const [outcome] = await handleS3Event(eventOf(await lake.upload(key, body)), rt);
+    if (!outcome) throw new Error('no outcome');
+    return outcome;
+  }
+
+  /** Everything a reader sees of a file: its silver and rejects rows (the ingestion time aside), and gold. */
+  async function published(lake: TestLakehouse, outcome: IngestOutcome) {
+    if (outcome.status !== 'ingested') throw new Error(`not ingested: ${JSON.stringify(outcome)}`);
+    const rows = (key: string, order: string) =>
+      lake.readParquet(BUCKETS.silver, key, `select * exclude (_ingested_at) from t order by ${order}`);
+    const goldKeys = await lake.list(BUCKETS.gold);
+    const gold = await Promise.all(
+      goldKeys
+        .filter((key) => !key.startsWith('_state/'))
+        .map(async (key) => [key, await lake.readParquet(BUCKETS.gold, key)]),
+    );
+    return {
+      silver: await rows(outcome.silverKey, '_source_row'),
+      rejects: outcome.rejectsKey ? await rows(outcome.rejectsKey, '_source_row nulls last, _source_line') : [],
+      gold,
+      counts: { silverRows: outcome.silverRows, rejectedRows: outcome.rejectedRows },
+    };
+  }
+
+  it('gives the same rows, rejects, lineage and gold, and leaves no part behind', async () => {
+    const body = tripsFile();
+    const whole = await ingest(single, single.rt, 'trips/jan.csv', body);
+    const inChunks = await ingest(chunked, chunkedRt, 'trips/jan.csv', body);
+
+    expect(inChunks).toMatchObject({ status: 'ingested', chunks: expect.any(Number) });
+    expect((inChunks as { chunks: number }).chunks).toBeGreaterThanOrEqual(
+      Math.floor(Buffer.byteLength(body) / chunkBytes) - 1,
+    );
+    expect(whole).not.toHaveProperty('chunks');
+    const expected = await published(single, whole);
+    expect(expected.rejects.map((row) => row._rule)).toEqual(
+      expect.arrayContaining(['fare_non_negative', 'csv_too_many_columns', 'csv_missing_columns']),
+    );
+    expect(expected.gold.length).toBeGreaterThan(0);
+    expect(await published(chunked, inChunks)).toEqual(expected);
+    expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+  });
+
+  it('reads a file with a quoted line break whole, saying why', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) =>
+      trip({ trip_id: `q${i}`, pickup_zone: i === 25 ? 'Two\nlines' : 'Downtown' }),
+    );
+
+    const outcome = await ingest(chunked, chunkedRt, 'trips/quoted.csv', tripsCsv(rows));
+
+    expect(outcome).toMatchObject({
+      status: 'ingested',
+      silverRows: 40,
+      notSplit: expect.stringMatching(/quoted field hold/),
+    });
+    expect(outcome).not.toHaveProperty('chunks');
+  });
+
+  describe('a failing chunk', () => {
+    const body = tripsFile();
+    const partOfChunk2 = (key: string, eTag: string) => ({
+      method: 'PUT' as const,
+      bucket: BUCKETS.silver,
+      key: chunkPartKey(key, eTag, 2, 'silver'),
+      fault: { status: 500, code: 'InternalError' },
+    });
+
+    it('is retried, and the file comes out the same', async () => {
+      const record = await chunked.upload('trips/retried.csv', body);
+      // More failures than the SDK's own attempts: the chunk's first run fails as a whole.
+      proxy.inject({ ...partOfChunk2('trips/retried.csv', record.s3.object.eTag), times: 3 });
+
+      const [outcome] = await handleS3Event(eventOf(record), chunkedRt);
+
+      expect(proxy.faulted).toBe(3);
+      const whole = await ingest(single, single.rt, 'trips/retried.csv', body);
+      expect(outcome).toMatchObject({ status: 'ingested', silverRows: (whole as { silverRows: number }).silverRows });
+    });
+
+    it('quarantines the file as a whole when it fails for good, naming the chunk, with no part visible', async () => {
+      const record = await chunked.upload('trips/broken.csv', body);
+      const eTag = record.s3.object.eTag;
+      proxy.inject({ ...partOfChunk2('trips/broken.csv', eTag), times: 1000 });
+
+      const [outcome] = await handleS3Event(eventOf(record), chunkedRt);
+
+      expect(outcome).toMatchObject({
+        status: 'quarantined',
+        reason: 'chunk-failed',
+        error: expect.stringMatching(/^chunk 2 of \d+ \(bytes \d+-\d+\) failed after 3 attempts/),
+      });
+      expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+      expect(await chunked.list(BUCKETS.silver)).not.toContain(silverKey('trips/broken.csv', eTag));
+    });
+  });
+});
