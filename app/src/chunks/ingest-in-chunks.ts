@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chunkPartsPrefix, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Dataset } from '../datasets';
@@ -145,11 +145,10 @@ async function csvStart(
   dir: string,
   cfg: IngestDeps['cfg'],
 ): Promise<NotSplit | { detected: DetectedFormat; dialect: CsvDialect }> {
-  const sample = await firstRows(object);
-  if (!sample)
-    return { notSplit: `no ${SNIFF_ROWS} rows in the first ${SAMPLE_MAX_BYTES} bytes to read the dialect from` };
   const path = join(dir, 'sample.csv');
-  await writeFile(path, sample);
+  if (!(await writeFirstRows(object, path))) {
+    return { notSplit: `no ${SNIFF_ROWS} rows in the first ${SAMPLE_MAX_BYTES} bytes to read the dialect from` };
+  }
   try {
     const detected = await detectFormat(path, object.key);
     if (detected.format !== 'csv' || detected.compression !== 'none')
@@ -163,21 +162,30 @@ async function csvStart(
   }
 }
 
-/** The file's first bytes up to a record boundary, holding the rows DuckDB's sniffer samples (or the whole file). */
-async function firstRows(object: RangedObject): Promise<Buffer | undefined> {
-  const pieces: Buffer[] = [];
-  let lineFeeds = 0;
-  for (let at = 0; at < object.size; at += SAMPLE_PIECE_BYTES) {
-    if (at >= SAMPLE_MAX_BYTES) return undefined;
-    const piece = await object.read(at, Math.min(object.size, at + SAMPLE_PIECE_BYTES));
-    pieces.push(piece);
-    for (let i = piece.indexOf(0x0a); i >= 0; i = piece.indexOf(0x0a, i + 1)) lineFeeds++;
-    if (lineFeeds > SNIFF_ROWS + 1) {
-      const bytes = Buffer.concat(pieces);
-      return bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
+/**
+ * The file's first bytes up to a record boundary, holding the rows DuckDB's
+ * sniffer samples (or the whole file), written to `path` piece by piece.
+ * False when the rows are too long to sample within SAMPLE_MAX_BYTES.
+ */
+async function writeFirstRows(object: RangedObject, path: string): Promise<boolean> {
+  const file = await open(path, 'w');
+  try {
+    let lineFeeds = 0;
+    for (let at = 0; at < object.size; at += SAMPLE_PIECE_BYTES) {
+      if (at >= SAMPLE_MAX_BYTES) return false;
+      const piece = await object.read(at, Math.min(object.size, at + SAMPLE_PIECE_BYTES));
+      for (let i = piece.indexOf(0x0a); i >= 0; i = piece.indexOf(0x0a, i + 1)) {
+        if (++lineFeeds > SNIFF_ROWS + 1) {
+          await file.write(piece, 0, i + 1, at);
+          return true;
+        }
+      }
+      await file.write(piece, 0, piece.length, at);
     }
+    return true;
+  } finally {
+    await file.close();
   }
-  return Buffer.concat(pieces);
 }
 
 /** A chunk that failed after its retries. */

@@ -80,12 +80,22 @@ export async function scanRecords(path: string, from = 0, quote = '"'): Promise<
   let lineFeeds = 0;
   let quotedLineBreak = false;
   for await (const piece of createReadStream(path, { start: from })) {
-    for (const byte of piece as Buffer) {
-      if (byte === quoteByte) quoted = !quoted;
-      else if (byte === LINE_FEED) {
+    const bytes = piece as Buffer;
+    // From quote to quote with indexOf (native), counting the line feeds in between: fast on large chunks.
+    for (let at = 0; at < bytes.length; ) {
+      const nextQuote = quoteByte < 0 ? -1 : bytes.indexOf(quoteByte, at);
+      const end = nextQuote < 0 ? bytes.length : nextQuote;
+      for (
+        let feed = bytes.indexOf(LINE_FEED, at);
+        feed >= 0 && feed < end;
+        feed = bytes.indexOf(LINE_FEED, feed + 1)
+      ) {
         lineFeeds++;
         if (quoted) quotedLineBreak = true;
       }
+      if (nextQuote < 0) break;
+      quoted = !quoted;
+      at = nextQuote + 1;
     }
   }
   return { lineFeeds, quotedLineBreak: quotedLineBreak || quoted };
