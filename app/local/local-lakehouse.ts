@@ -100,8 +100,8 @@ export interface LocalLakehouseOptions {
    */
   queuesDir?: string;
   /**
-   * Files of a dataset with a folder above this size are processed in chunks
-   * (split at record boundaries, then one commit). Default: none, every file whole.
+   * CSV and Parquet files of a dataset with a folder above this size are processed
+   * in chunks (split at record boundaries or row groups, then one commit). Default: none, every file whole.
    */
   chunkBytes?: number;
   /** Chunks of one file processed at once. Default 2. */

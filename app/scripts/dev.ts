@@ -33,8 +33,9 @@ stdout; notes and progress on stderr.
   --concurrency N   events handled at once (default 4)
   --memory-mb N     act as a Lambda function of N MB: DuckDB gets its share of the
                     memory and as many threads as vCPUs (default: a 2 GB DuckDB limit)
-  --chunk-mb N      process a file of a dataset with a folder above N MB in chunks: split at
-                    record boundaries, each chunk to a part, then one commit (default: whole)
+  --chunk-mb N      process a CSV or Parquet file of a dataset with a folder above N MB in chunks:
+                    split at record boundaries or row groups, each chunk to a part, then one
+                    commit (default: every file whole)
   --chunk-concurrency N
                     chunks of one file processed at once (default 2)
   -h, --help        this help

@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { chunkPartKey, silverKey } from '@lakehouse/contract';
 import { loadConfig } from '../src/config';
 import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
+import { withConnection } from '../src/io/duckdb';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
@@ -42,7 +45,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
   });
   afterEach(() => proxy.clear());
 
-  async function ingest(lake: TestLakehouse, rt: Runtime, key: string, body: string): Promise<IngestOutcome> {
+  async function ingest(lake: TestLakehouse, rt: Runtime, key: string, body: string | Buffer): Promise<IngestOutcome> {
     const [outcome] = await handleS3Event(eventOf(await lake.upload(key, body)), rt);
     if (!outcome) throw new Error('no outcome');
     return outcome;
@@ -84,6 +87,33 @@ describe('files in chunks: exactly the single-invocation result', () => {
     expect(expected.gold.length).toBeGreaterThan(0);
     expect(await published(chunked, inChunks)).toEqual(expected);
     expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+  });
+
+  it('gives the same result for Parquet split by row groups', async () => {
+    const select = `select 'p' || lpad(i::varchar, 5, '0') as trip_id,
+                           timestamp '2026-01-10 08:30:00' + to_days((i % 5)::int) as pickup_at,
+                           3.5 as distance_km,
+                           case when i % 13 = 0 then -1 else 10 + i % 7 end as fare,
+                           1 as passengers,
+                           'card' as payment_type,
+                           case when i % 3 = 0 then 'Harbour, North' else 'Downtown' end as pickup_zone
+                    from range(10000) as t(i)`;
+    const path = join(single.cfg.workDir, 'rows.parquet');
+    await withConnection(single.cfg, (connection) =>
+      connection.run(`copy (${select}) to '${path}' (format parquet, row_group_size 2048)`),
+    );
+    const body = await readFile(path);
+    const rowGroupsRt = {
+      ...chunkedRt,
+      chunks: { chunkBytes: Math.ceil(body.length / 3), concurrency: 2, retryDelaysMs: [] },
+    };
+
+    const whole = await ingest(single, single.rt, 'trips/rows.parquet', body);
+    const inChunks = await ingest(chunked, rowGroupsRt, 'trips/rows.parquet', body);
+
+    expect(inChunks).toMatchObject({ status: 'ingested', format: 'parquet', chunks: expect.any(Number) });
+    expect((inChunks as { chunks: number }).chunks).toBeGreaterThanOrEqual(2);
+    expect(await published(chunked, inChunks)).toEqual(await published(single, whole));
   });
 
   it('reads a file with a quoted line break whole, saying why', async () => {

@@ -33,6 +33,7 @@ export async function assembleParts(
   parts: readonly ChunkPart[],
   dir: string,
   paths: { silver: string; rejects: string },
+  format: 'csv' | 'parquet',
 ): Promise<AssembledFile> {
   const numbered: Numbered[] = [];
   let rowsBefore = 0;
@@ -85,7 +86,7 @@ export async function assembleParts(
       `no line of the csv file could be read as its header says: ${await firstRejectedLines(connection, paths.rejects)}`,
     );
   }
-  if (stagedRows === 0) throw new PoisonFileError('empty', 'the csv file has no rows');
+  if (stagedRows === 0) throw new PoisonFileError('empty', `the ${format} file has no rows`);
   return { silverRows, rejectedRows };
 }
 

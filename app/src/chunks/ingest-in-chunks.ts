@@ -12,8 +12,15 @@ import { withConnection } from '../io/duckdb';
 import { deleteObject, downloadToFile, listKeys, openRanged, type RangedObject, uploadFile } from '../io/s3-io';
 import { conformToSchema } from '../schema/conform-silver';
 import { assembleParts } from './commit-chunks';
-import { HEAD_BYTES, planChunks, type TextChunk } from './plan-chunks';
-import { type ChunkJob, type ChunkPart, NotSplittableError, PARQUET_TYPE, processChunk } from './process-chunk';
+import { type ByteRange, HEAD_BYTES, planChunks, type RowGroupChunk, type TextChunk } from './plan-chunks';
+import {
+  type ChunkJob,
+  type ChunkPart,
+  type CsvSource,
+  NotSplittableError,
+  PARQUET_TYPE,
+  processChunk,
+} from './process-chunk';
 
 /** How a file above `chunkBytes` is processed in chunks (the local lakehouse's `--chunk-mb`). */
 export interface ChunkOptions {
@@ -61,20 +68,18 @@ export async function ingestInChunks(
       planChunks(opened, { chunkBytes: options.chunkBytes, connection, workDir: dir }),
     );
     if (plan.mode === 'single') return { notSplit: plan.reason };
-    if (plan.mode === 'row-groups' || plan.format !== 'csv') {
-      return { notSplit: `${plan.format} is planned in chunks but processed whole: only CSV chunks are processed yet` };
-    }
-    const version = object.versionId ?? object.eTag;
-    const start = await csvStart(object, dir, cfg);
-    if ('notSplit' in start) return start;
-    const { quote, escape: escapeChar } = start.dialect;
-    if (escapeChar && escapeChar !== quote) {
-      // A quote escaped by another character cannot be told from one that closes a field by counting quotes.
+    if (plan.format === 'json') {
       return {
-        notSplit: `its quotes are escaped with ${JSON.stringify(escapeChar)}: record boundaries are found by counting quotes`,
+        notSplit:
+          'newline-delimited JSON is planned in chunks but read whole: its columns and types are inferred from every record',
       };
     }
-    const header = await object.read(plan.header?.start ?? 0, plan.header?.end ?? 0);
+    const version = object.versionId ?? object.eTag;
+    const source =
+      plan.mode === 'row-groups'
+        ? ({ format: 'parquet', size: plan.size, footer: plan.footer } as const)
+        : await csvSource(object, plan.header, dir, cfg);
+    if ('notSplit' in source) return source;
     const lineage: Lineage = {
       sourceKey: raw.key,
       sourceEtag: object.eTag,
@@ -92,14 +97,13 @@ export async function ingestInChunks(
       },
       version,
       dataset,
-      detected: start.detected,
-      dialect: start.dialect,
-      ...(start.dialect.header ? { header } : {}),
+      source,
       lineage,
     };
     let parts: ChunkPart[];
     try {
-      parts = await runChunks(plan.chunks, options, (chunk) => processChunk(job, chunk));
+      const chunks: ReadonlyArray<TextChunk | RowGroupChunk> = plan.chunks;
+      parts = await runChunks(chunks, options, (chunk) => processChunk(job, chunk));
     } catch (error) {
       await removeParts(deps, raw.key, version);
       if (error instanceof NotSplittableError) return { notSplit: error.message };
@@ -120,7 +124,7 @@ export async function ingestInChunks(
       throw error;
     }
     try {
-      return await commit(raw, dataset, deps, { version, parts, dir, lineage });
+      return await commit(raw, dataset, deps, { format: plan.format, version, parts, dir, lineage });
     } catch (error) {
       if (error instanceof PoisonFileError) return { ...(await quarantine(version, error)), chunks: parts.length };
       throw error;
@@ -136,30 +140,41 @@ export async function ingestInChunks(
 }
 
 /**
- * The dialect every chunk is read with: DuckDB's sniff of the file's first
+ * How every chunk of a CSV is read: with DuckDB's sniff of the file's first
  * rows (as many as it samples from the whole file), checked against the
- * header line, as the single-invocation path reads it.
+ * header line, as the single-invocation path reads it; the header line put
+ * in front of every chunk but the first.
  */
-async function csvStart(
+async function csvSource(
   object: RangedObject,
+  headerRange: ByteRange | undefined,
   dir: string,
   cfg: IngestDeps['cfg'],
-): Promise<NotSplit | { detected: DetectedFormat; dialect: CsvDialect }> {
+): Promise<NotSplit | CsvSource> {
   const path = join(dir, 'sample.csv');
   if (!(await writeFirstRows(object, path))) {
     return { notSplit: `no ${SNIFF_ROWS} rows in the first ${SAMPLE_MAX_BYTES} bytes to read the dialect from` };
   }
+  let detected: DetectedFormat;
+  let dialect: CsvDialect;
   try {
-    const detected = await detectFormat(path, object.key);
+    detected = await detectFormat(path, object.key);
     if (detected.format !== 'csv' || detected.compression !== 'none')
       return { notSplit: 'its start does not read as CSV' };
-    const dialect = await withConnection(cfg, (connection) => csvDialectOf(connection, path, detected));
-    return { detected, dialect };
+    dialect = await withConnection(cfg, (connection) => csvDialectOf(connection, path, detected));
   } catch (error) {
     // The single-invocation path says what the file is.
     if (error instanceof PoisonFileError) return { notSplit: `its start cannot be read: ${error.message}` };
     throw error;
   }
+  if (dialect.escape && dialect.escape !== dialect.quote) {
+    // A quote escaped by another character cannot be told from one that closes a field by counting quotes.
+    return {
+      notSplit: `its quotes are escaped with ${JSON.stringify(dialect.escape)}: record boundaries are found by counting quotes`,
+    };
+  }
+  const header = dialect.header && headerRange ? await object.read(headerRange.start, headerRange.end) : undefined;
+  return { format: 'csv', detected, dialect, ...(header ? { header } : {}) };
 }
 
 /**
@@ -192,7 +207,7 @@ async function writeFirstRows(object: RangedObject, path: string): Promise<boole
 class ChunkFailedError extends Error {
   override name = 'ChunkFailedError';
   constructor(
-    readonly chunk: TextChunk,
+    readonly chunk: ByteRange & { index: number },
     readonly attempts: number,
     override readonly cause: unknown,
   ) {
@@ -211,15 +226,15 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * After a failure no new chunk starts, and the failure is thrown once the
  * running ones have stopped, so nothing writes a part after the cleanup.
  */
-async function runChunks<T>(
-  chunks: readonly TextChunk[],
+async function runChunks<C extends ByteRange & { index: number }, T>(
+  chunks: readonly C[],
   { concurrency, retryDelaysMs }: ChunkOptions,
-  work: (chunk: TextChunk) => Promise<T>,
+  work: (chunk: C) => Promise<T>,
 ): Promise<T[]> {
   const results: T[] = [];
   let next = 0;
   let failure: unknown;
-  const attempt = async (chunk: TextChunk): Promise<T> => {
+  const attempt = async (chunk: C): Promise<T> => {
     for (let attempts = 1; ; attempts++) {
       try {
         return await work(chunk);
@@ -233,7 +248,7 @@ async function runChunks<T>(
   };
   const worker = async () => {
     while (!failure && next < chunks.length) {
-      const chunk = chunks[next++] as TextChunk;
+      const chunk = chunks[next++] as C;
       try {
         results[chunk.index] = await attempt(chunk);
       } catch (error) {
@@ -265,7 +280,13 @@ async function commit(
   raw: RawObject,
   dataset: Dataset,
   { s3, cfg, gold }: IngestDeps,
-  { version, parts, dir, lineage }: { version: string; parts: ChunkPart[]; dir: string; lineage: Lineage },
+  {
+    format,
+    version,
+    parts,
+    dir,
+    lineage,
+  }: { format: 'csv' | 'parquet'; version: string; parts: ChunkPart[]; dir: string; lineage: Lineage },
 ): Promise<IngestOutcome> {
   for (const part of parts) {
     await downloadToFile(
@@ -283,7 +304,7 @@ async function commit(
   }
   const paths = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
   const { result, schema } = await withConnection(cfg, async (connection) => {
-    const result = await assembleParts(connection, parts, dir, paths);
+    const result = await assembleParts(connection, parts, dir, paths, format);
     const schema = await conformToSchema(connection, {
       s3,
       bucket: cfg.silverBucket,
@@ -303,7 +324,7 @@ async function commit(
   return {
     status: 'ingested',
     dataset: dataset.name,
-    format: 'csv',
+    format,
     silverKey: outputKey,
     ...(rejectedKey ? { rejectsKey: rejectedKey } : {}),
     ...result,

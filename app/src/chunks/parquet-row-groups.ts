@@ -27,7 +27,7 @@ export async function parquetRowGroups(
   object: RangedObject,
   connection: DuckDBConnection,
   workDir: string,
-): Promise<RowGroup[] | undefined> {
+): Promise<{ rowGroups: RowGroup[]; footer: { start: number; end: number } } | undefined> {
   if (object.size < TAIL_BYTES + 4) return undefined;
   const tail = await object.read(object.size - TAIL_BYTES, object.size);
   if (tail.subarray(4).toString('latin1') !== 'PAR1') return undefined;
@@ -50,12 +50,13 @@ export async function parquetRowGroups(
        group by row_group_id
        order by row_group_id`,
     );
-    return reader.getRowObjectsJS().map((row) => ({
+    const rowGroups = reader.getRowObjectsJS().map((row) => ({
       index: Number(row.index),
       rows: Number(row.rows),
       start: Number(row.start),
       end: Number(row.end),
     }));
+    return { rowGroups, footer: { start: footerStart, end: object.size } };
   } catch {
     return undefined;
   } finally {

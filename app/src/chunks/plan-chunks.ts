@@ -48,7 +48,14 @@ export type ChunkPlan =
       header?: ByteRange;
       chunks: TextChunk[];
     })
-  | (PlannedObject & { mode: 'row-groups'; format: 'parquet'; rows: number; chunks: RowGroupChunk[] });
+  | (PlannedObject & {
+      mode: 'row-groups';
+      format: 'parquet';
+      rows: number;
+      /** The footer with its length and magic: every chunk reads its row groups through it. */
+      footer: ByteRange;
+      chunks: RowGroupChunk[];
+    });
 
 export interface PlanOptions {
   /** Target bytes per chunk; an object of at most this size is processed whole. */
@@ -196,8 +203,9 @@ async function planNdjson(object: RangedObject, planned: PlannedObject, options:
 
 /** Consecutive row groups, about `chunkBytes` of them a chunk (at least one each). */
 async function planRowGroups(object: RangedObject, planned: PlannedObject, options: PlanOptions, single: Single) {
-  const groups = await parquetRowGroups(object, options.connection, options.workDir);
-  if (!groups) return single('the Parquet footer cannot be read: the single-invocation path says why');
+  const read = await parquetRowGroups(object, options.connection, options.workDir);
+  if (!read) return single('the Parquet footer cannot be read: the single-invocation path says why');
+  const groups = read.rowGroups;
   if (groups.length < 2) return single(`one row group (${groups.length}): a Parquet file splits by row groups only`);
   const chunks: RowGroupChunk[] = [];
   let rowsBefore = 0;
@@ -221,5 +229,12 @@ async function planRowGroups(object: RangedObject, planned: PlannedObject, optio
     rowsBefore += group.rows;
   }
   if (chunks.length < 2) return single('its row groups fit in one chunk');
-  return { ...planned, mode: 'row-groups' as const, format: 'parquet' as const, rows: rowsBefore, chunks };
+  return {
+    ...planned,
+    mode: 'row-groups' as const,
+    format: 'parquet' as const,
+    rows: rowsBefore,
+    footer: read.footer,
+    chunks,
+  };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { chunkPartKey } from '@lakehouse/contract';
@@ -9,8 +9,8 @@ import type { DetectedFormat } from '../ingest/formats';
 import { clearRejectedLines, countRejectedLines, createRawInputView, openRawFile } from '../ingest/read-raw';
 import { type Lineage, publishStaged, stageDataset } from '../ingest/transform';
 import { withConnection } from '../io/duckdb';
-import { downloadRangeToFile, uploadFile } from '../io/s3-io';
-import type { TextChunk } from './plan-chunks';
+import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
+import type { ByteRange, RowGroupChunk, TextChunk } from './plan-chunks';
 import { scanRecords } from './record-boundaries';
 
 /** What every chunk of one file shares: the version read, the dataset, and how its start reads. */
@@ -21,11 +21,22 @@ export interface ChunkJob {
   /** The version the output keys are named by (as the single-invocation path names them). */
   version: string;
   dataset: Dataset;
+  source: CsvSource | ParquetSource;
+  lineage: Lineage;
+}
+
+export interface CsvSource {
+  format: 'csv';
   detected: DetectedFormat;
   dialect: CsvDialect;
   /** The header line, put in front of every chunk but the first. */
   header?: Buffer;
-  lineage: Lineage;
+}
+
+export interface ParquetSource {
+  format: 'parquet';
+  size: number;
+  footer: ByteRange;
 }
 
 /** One chunk's parts in the silver bucket's staging prefix, and what the commit needs to number its rows. */
@@ -52,38 +63,29 @@ export class NotSplittableError extends Error {
 
 /**
  * One chunk, as the single-invocation path does a whole file: ranged GET ->
- * DuckDB (the file's dialect, the dataset's SQL and rules) -> a silver part
- * and a rejects part, numbered within the chunk (the commit renumbers them in
- * the whole file). Parts are deterministic keys: a retried chunk overwrites.
+ * DuckDB (the dataset's SQL and rules) -> a silver part and a rejects part,
+ * numbered within the chunk (the commit renumbers them in the whole file).
+ * Parts are deterministic keys: a retried chunk overwrites its own.
  */
-export async function processChunk(job: ChunkJob, chunk: TextChunk): Promise<ChunkPart> {
-  const { s3, cfg } = job;
+export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChunk): Promise<ChunkPart> {
+  const { s3, cfg, source } = job;
   const dir = await mkdtemp(join(cfg.workDir, `chunk-${chunk.index}-`));
   try {
-    const input = join(dir, 'input.csv');
-    const prefix = chunk.index > 0 && job.header ? job.header : Buffer.alloc(0);
-    await downloadRangeToFile(s3, job.object, chunk, input, prefix);
-    const scanned = await scanRecords(input, prefix.length, job.dialect.quote);
-    if (scanned.quotedLineBreak) {
-      throw new NotSplittableError(
-        `chunk ${chunk.index} (bytes ${chunk.start}-${chunk.end - 1}) is not whole records: a quoted field holds a line break`,
-      );
-    }
+    const input =
+      source.format === 'csv'
+        ? await downloadCsvChunk(job, source, chunk, dir)
+        : await downloadParquetChunk(job, source, chunk as RowGroupChunk, dir);
     const paths = {
       staged: join(dir, 'staged.parquet'),
       silver: join(dir, 'silver.parquet'),
       rejects: join(dir, 'rejects.parquet'),
     };
     const result = await withConnection(cfg, async (connection) => {
-      const file = await openRawFile(connection, input, job.detected, { allVarchar: true, dialect: job.dialect });
+      const file = await openRawFile(connection, input.path, input.detected, { allVarchar: true, ...input.read });
       await createRawInputView(connection, file);
       await clearRejectedLines(connection);
-      const stagedRows = await stageDataset(
-        connection,
-        job.dataset,
-        { columns: file.columns, format: 'csv' },
-        paths.staged,
-      );
+      const columns = { columns: file.columns, format: source.format };
+      const stagedRows = await stageDataset(connection, job.dataset, columns, paths.staged);
       const rejectedLines = await countRejectedLines(connection);
       const published = await publishStaged(connection, stagedRows, job.lineage, paths, {
         hasRules: true,
@@ -101,12 +103,53 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk): Promise<Chu
       silverKey,
       ...(rejectsKey ? { rejectsKey } : {}),
       ...result,
-      lineFeeds: scanned.lineFeeds,
-      prefixLines: prefix.length > 0 ? 1 : 0,
+      lineFeeds: input.lineFeeds,
+      prefixLines: input.prefixLines,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A CSV chunk, the header line in front, checked to be whole records. */
+async function downloadCsvChunk(job: ChunkJob, source: CsvSource, chunk: ByteRange & { index: number }, dir: string) {
+  const path = join(dir, 'input.csv');
+  const prefix = chunk.index > 0 && source.header ? source.header : Buffer.alloc(0);
+  await downloadRangeToFile(job.s3, job.object, chunk, path, prefix);
+  const scanned = await scanRecords(path, prefix.length, source.dialect.quote);
+  if (scanned.quotedLineBreak) {
+    throw new NotSplittableError(
+      `chunk ${chunk.index} (bytes ${chunk.start}-${chunk.end - 1}) is not whole records: a quoted field holds a line break`,
+    );
+  }
+  return {
+    path,
+    detected: source.detected,
+    read: { dialect: source.dialect },
+    lineFeeds: scanned.lineFeeds,
+    prefixLines: prefix.length > 0 ? 1 : 0,
+  };
+}
+
+/**
+ * A Parquet chunk: a sparse local file of the object's size holding only the
+ * chunk's row groups and the footer, at their offsets; the rows are read
+ * through a filter on their row numbers, which skips the other row groups.
+ */
+async function downloadParquetChunk(job: ChunkJob, source: ParquetSource, chunk: RowGroupChunk, dir: string) {
+  const path = join(dir, 'input.parquet');
+  await writeFile(path, '');
+  await truncate(path, source.size);
+  await downloadRangeAt(job.s3, job.object, source.footer, path);
+  await downloadRangeAt(job.s3, job.object, chunk, path);
+  const detected: DetectedFormat = { format: 'parquet', compression: 'none' };
+  return {
+    path,
+    detected,
+    read: { rows: { first: chunk.rowsBefore, count: chunk.rows } },
+    lineFeeds: 0,
+    prefixLines: 0,
+  };
 }
 
 export const PARQUET_TYPE = 'application/vnd.apache.parquet';

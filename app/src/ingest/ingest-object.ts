@@ -97,7 +97,7 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     ? await ingestInChunks(raw, definition, deps, chunks, now, (version, error) =>
         quarantine(raw, dataset, version, error, deps, now),
       )
-    : { notSplit: 'no dataset folder: its column types are sniffed from the whole file, which chunks cannot share' };
+    : { notSplit: 'no dataset folder: only files of a dataset with a folder are processed in chunks' };
   if ('status' in chunked) return chunked;
   const outcome = await ingestWhole(raw, deps, now);
   return outcome.status === 'skipped' ? outcome : { ...outcome, notSplit: chunked.notSplit };

@@ -33,12 +33,22 @@ export async function openRawFile(
   connection: DuckDBConnection,
   path: string,
   detected: DetectedFormat,
-  { allVarchar, dialect }: { allVarchar: boolean; dialect?: CsvDialect },
+  {
+    allVarchar,
+    dialect,
+    rows,
+  }: {
+    allVarchar: boolean;
+    /** A CSV chunk: the dialect of the file's start. */
+    dialect?: CsvDialect;
+    /** A Parquet chunk: only these rows (0-based `first`), whose row groups alone are read. */
+    rows?: { first: number; count: number };
+  },
 ): Promise<RawFile> {
   const sourceColumns =
     detected.format === 'csv'
       ? await openCsv(connection, path, detected, allVarchar, dialect)
-      : await openOther(connection, path, detected);
+      : await openOther(connection, path, detected, rows);
   const columns = normaliseColumnNames(sourceColumns);
   const select = sourceColumns.map((source, i) => {
     const value = allVarchar ? `cast(${sqlIdentifier(source)} as varchar)` : sqlIdentifier(source);
@@ -54,12 +64,22 @@ async function describeRawFile(connection: DuckDBConnection, from: string): Prom
   return described.getRowObjectsJS().map((row) => String(row.column_name));
 }
 
-async function openOther(connection: DuckDBConnection, path: string, { format, compression }: DetectedFormat) {
+async function openOther(
+  connection: DuckDBConnection,
+  path: string,
+  { format, compression }: DetectedFormat,
+  rows?: { first: number; count: number },
+) {
   const file = sqlString(path);
+  // A filter on file_row_number prunes the row groups outside it: they are never read.
+  const parquet = rows
+    ? `(select * exclude (file_row_number) from read_parquet(${file}, file_row_number = true)
+        where file_row_number >= ${rows.first} and file_row_number < ${rows.first + rows.count})`
+    : `read_parquet(${file})`;
   // format auto: a JSON array or newline-delimited records.
   const from =
     format === 'parquet'
-      ? `read_parquet(${file})`
+      ? parquet
       : `read_json(${file}, format = 'auto', compression = ${sqlString(compression === 'none' ? 'uncompressed' : compression)}, sample_size = -1)`;
   try {
     return await describeRawFile(connection, from);

@@ -230,11 +230,26 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
 export async function downloadRangeToFile(
   s3: S3Client,
   ref: ObjectRef & { eTag: string },
-  { start, end }: { start: number; end: number },
+  range: { start: number; end: number },
   path: string,
   prefix: Buffer = Buffer.alloc(0),
 ): Promise<void> {
   await writeFile(path, prefix);
+  await downloadRangeAt(s3, ref, range, path, prefix.length);
+}
+
+/**
+ * Streams bytes [start, end) of one object version into an existing local
+ * file at `offset` (by default the range's own offset: a sparse copy of a
+ * Parquet file holding only a chunk's row groups and the footer).
+ */
+export async function downloadRangeAt(
+  s3: S3Client,
+  ref: ObjectRef & { eTag: string },
+  { start, end }: { start: number; end: number },
+  path: string,
+  offset = start,
+): Promise<void> {
   if (end <= start) return;
   try {
     const response = await s3.send(
@@ -246,7 +261,7 @@ export async function downloadRangeToFile(
         IfMatch: `"${ref.eTag}"`,
       }),
     );
-    await writeBody(response, path, prefix.length);
+    await writeBody(response, path, offset);
   } catch (error) {
     if (isNotFound(error)) {
       throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
