@@ -131,6 +131,18 @@ describe('files in chunks: exactly the single-invocation result', () => {
     expect(outcome).not.toHaveProperty('chunks');
   });
 
+  it.each([
+    ['newline-delimited JSON', 'trips/rows.ndjson', /newline-delimited JSON is planned in chunks but read whole/],
+    ['a file of a dataset without a folder', 'loose/rows.csv', /no dataset folder/],
+  ])('reads %s whole, saying why', async (_, key, reason) => {
+    const rows = Array.from({ length: 40 }, (_, i) => trip({ trip_id: `w${i}` }));
+    const body = key.endsWith('.ndjson') ? rows.map((row) => JSON.stringify(row)).join('\n') : tripsCsv(rows);
+
+    const outcome = await ingest(chunked, chunkedRt, key, body);
+
+    expect(outcome).toMatchObject({ status: 'ingested', silverRows: 40, notSplit: expect.stringMatching(reason) });
+  });
+
   describe('a failing chunk', () => {
     const body = tripsFile();
     const partOfChunk2 = (key: string, eTag: string) => ({

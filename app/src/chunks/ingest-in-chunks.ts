@@ -60,12 +60,10 @@ export async function ingestInChunks(
 ): Promise<IngestOutcome | NotSplit> {
   const { s3, cfg } = deps;
   const dir = await mkdtemp(join(cfg.workDir, 'chunked-'));
-  let object: RangedObject | undefined;
   try {
-    object = await openRanged(s3, raw, HEAD_BYTES);
-    const opened = object;
+    const object = await openRanged(s3, raw, HEAD_BYTES);
     const plan = await withConnection(cfg, (connection) =>
-      planChunks(opened, { chunkBytes: options.chunkBytes, connection, workDir: dir }),
+      planChunks(object, { chunkBytes: options.chunkBytes, connection, workDir: dir }),
     );
     if (plan.mode === 'single') return { notSplit: plan.reason };
     if (plan.format === 'json') {
