@@ -74,7 +74,8 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
     const input =
       source.format === 'csv'
         ? await downloadCsvChunk(job, source, chunk, dir)
-        : await downloadParquetChunk(job, source, chunk as RowGroupChunk, dir);
+        : // A Parquet file is planned by row groups: its chunks are row-group chunks.
+          await downloadParquetChunk(job, source, chunk as RowGroupChunk, dir);
     const paths = {
       staged: join(dir, 'staged.parquet'),
       silver: join(dir, 'silver.parquet'),
