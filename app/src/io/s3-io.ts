@@ -81,6 +81,19 @@ const isInvalidRange = (error: unknown) =>
   (error as Error).name === 'InvalidRange' ||
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416;
 
+/** One GET of an object version, optionally a byte range and conditional on an ETag. */
+function getRange(s3: S3Client, ref: ObjectRef, range?: string, ifMatch?: string): Promise<GetObjectCommandOutput> {
+  return s3.send(
+    new GetObjectCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      VersionId: ref.versionId,
+      Range: range,
+      IfMatch: ifMatch,
+    }),
+  );
+}
+
 /**
  * Streams an object to a local file, in parallel ranges when it is large.
  * Every range after the first names the first one's ETag (and the version),
@@ -98,16 +111,7 @@ export async function downloadToFile(
   // Created (or emptied) once; each range then writes through its own descriptor at its offset.
   await writeFile(path, '');
   try {
-    const get = (range?: string, ifMatch?: string) =>
-      s3.send(
-        new GetObjectCommand({
-          Bucket: ref.bucket,
-          Key: ref.key,
-          VersionId: ref.versionId,
-          Range: range,
-          IfMatch: ifMatch,
-        }),
-      );
+    const get = (range?: string, ifMatch?: string) => getRange(s3, ref, range, ifMatch);
     let first: GetObjectCommandOutput;
     if (ref.size !== undefined && ref.size <= partBytes) {
       first = await get();
@@ -172,16 +176,7 @@ export interface RangedObject {
  * plan is never made from two versions of one object.
  */
 export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number): Promise<RangedObject> {
-  const get = (range: string | undefined, ifMatch?: string) =>
-    s3.send(
-      new GetObjectCommand({
-        Bucket: ref.bucket,
-        Key: ref.key,
-        VersionId: ref.versionId,
-        Range: range,
-        IfMatch: ifMatch,
-      }),
-    );
+  const get = (range: string | undefined, ifMatch?: string) => getRange(s3, ref, range, ifMatch);
   const gone = (error: unknown) =>
     isNotFound(error) ? new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error }) : error;
   let first: GetObjectCommandOutput;
