@@ -517,6 +517,8 @@ function entryOf(event: EventScope, outcome: IngestOutcome | undefined): EventLo
       return { ...stamp('warn', 'object quarantined'), ...base, ...outcome, ...timing };
     case 'skipped':
       return { ...stamp('info', 'object skipped'), ...base, ...outcome, ...timing };
+    case 'planned':
+      throw new Error('the local lakehouse runs its chunks itself: it hands no plan to a state machine');
   }
 }
 

@@ -14,9 +14,12 @@ export function recordTransientFailure(): void {
   line.publishStoredMetrics();
 }
 
-/** Counts and duration of one processed object, in one line with its dataset as dimension. */
+/**
+ * Counts and duration of one processed object, in one line with its dataset as dimension. A file
+ * planned in chunks is counted once, by its commit or fail step.
+ */
 export function recordOutcome(outcome: IngestOutcome, ms: number): void {
-  if (outcome.status === 'skipped') return;
+  if (outcome.status === 'skipped' || outcome.status === 'planned') return;
   const line = metricsLine({ dataset: outcome.dataset });
   if (outcome.status === 'quarantined') {
     line.addMetric(METRIC.filesQuarantined, MetricUnit.Count, 1);

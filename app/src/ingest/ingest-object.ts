@@ -2,20 +2,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datasetOf, quarantineKey, rejectsKey, silverKey } from '@lakehouse/contract';
+import { datasetOf, rejectsKey, silverKey } from '@lakehouse/contract';
 import { type ChunkOptions, ingestInChunks } from '../chunks/ingest-in-chunks';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
-import { DOWNLOAD, downloadToFile, putJson, uploadFile } from '../io/s3-io';
+import { DOWNLOAD, downloadToFile, uploadFile } from '../io/s3-io';
 import { freeBytes } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
 import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
+import { quarantine } from './quarantine';
 import {
   clearRejectedLines,
   countRejectedLines,
@@ -60,6 +61,14 @@ export type IngestOutcome =
       chunks?: number;
       notSplit?: string;
     }
+  | {
+      /** Planned in chunks on AWS: the chunk state machine runs them, and its commit logs the file's outcome. */
+      status: 'planned';
+      dataset: string;
+      chunks: number;
+      /** The ARN of the state machine execution that processes the file. */
+      execution: string;
+    }
   | { status: 'skipped'; reason: string };
 
 export type Quarantined = Extract<IngestOutcome, { status: 'quarantined' }>;
@@ -74,7 +83,7 @@ export interface IngestDeps {
   progress?: ProgressSink;
   /** On AWS: keeps the Glue tables of datasets without a folder in step with their schemas. */
   silverTables?: { sync(schema: DatasetSchema): Promise<unknown> };
-  /** Files above `chunkBytes` are processed in chunks (the local lakehouse's `--chunk-mb`); none on AWS yet. */
+  /** Files above `chunkBytes` are processed in chunks: in process (`--chunk-mb`), or on AWS by the chunk state machine. */
   chunks?: ChunkOptions;
 }
 
@@ -94,17 +103,29 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
   const dataset = datasetOf(raw.key);
   const definition = deps.datasets.get(dataset);
   const chunked = definition
-    ? await ingestInChunks(raw, definition, deps, chunks, now, (version, error) =>
-        quarantine(raw, dataset, version, error, deps, now),
-      )
+    ? await ingestInChunks(raw, definition, deps, chunks, now)
     : { notSplit: 'no dataset folder: only files of a dataset with a folder are processed in chunks' };
   if ('status' in chunked) return chunked;
-  const outcome = await ingestWhole(raw, deps, now);
+  const outcome = await ingestWhole(raw, deps, now, chunked.notSplit);
   return outcome.status === 'skipped' ? outcome : { ...outcome, notSplit: chunked.notSplit };
 }
 
+type WholeOutcome = Exclude<IngestOutcome, { status: 'planned' }>;
+
+/** Over the size limit: what the file is, why it was not split, and what to do. */
+function tooLarge(bytes: number, maxBytes: number, notSplit?: string): PoisonFileError {
+  const why = notSplit ? `; it cannot be processed in chunks: ${notSplit}` : '';
+  const todo = notSplit ? ': split it into smaller files (or upload it uncompressed) and upload them' : '';
+  return new PoisonFileError('too-large', `${bytes} bytes is over the limit of ${maxBytes}${why}${todo}`);
+}
+
 /** The single-invocation path: the whole file downloaded and read in one pass. */
-async function ingestWhole(raw: RawObject, deps: IngestDeps, now: () => Date): Promise<IngestOutcome> {
+async function ingestWhole(
+  raw: RawObject,
+  deps: IngestDeps,
+  now: () => Date,
+  notSplit?: string,
+): Promise<WholeOutcome> {
   const { s3, cfg } = deps;
   const dataset = datasetOf(raw.key);
   const definition = deps.datasets.get(dataset);
@@ -112,7 +133,7 @@ async function ingestWhole(raw: RawObject, deps: IngestDeps, now: () => Date): P
   let version = raw.versionId ?? raw.eTag ?? '';
   try {
     if (raw.size !== undefined && raw.size > cfg.maxObjectBytes) {
-      throw new PoisonFileError('too-large', `${raw.size} bytes is over the limit of ${cfg.maxObjectBytes}`);
+      throw tooLarge(raw.size, cfg.maxObjectBytes, notSplit);
     }
     if (raw.size !== undefined) await checkTempSpace(raw.size, cfg.workDir);
     const inputPath = join(dir, 'input');
@@ -123,7 +144,7 @@ async function ingestWhole(raw: RawObject, deps: IngestDeps, now: () => Date): P
     });
     version = downloaded.versionId ?? downloaded.eTag;
     if (downloaded.bytes > cfg.maxObjectBytes) {
-      throw new PoisonFileError('too-large', `${downloaded.bytes} bytes is over the limit of ${cfg.maxObjectBytes}`);
+      throw tooLarge(downloaded.bytes, cfg.maxObjectBytes, notSplit);
     }
     if (downloaded.bytes === 0) throw new PoisonFileError('empty', 'the object has no content');
 
@@ -321,26 +342,4 @@ async function stage(
   } catch (error) {
     throw new PoisonFileError('unreadable', `cannot read as csv: ${duckdbMessage(error, inputPath)}`, { cause: error });
   }
-}
-
-async function quarantine(
-  raw: RawObject,
-  dataset: string,
-  version: string,
-  error: PoisonFileError,
-  { s3, cfg }: IngestDeps,
-  now: () => Date,
-): Promise<Quarantined> {
-  const recordKey = quarantineKey(raw.key, version);
-  await putJson(s3, cfg.silverBucket, recordKey, {
-    bucket: raw.bucket,
-    key: raw.key,
-    etag: raw.eTag ?? null,
-    versionId: raw.versionId ?? null,
-    dataset,
-    reason: error.reason,
-    error: messageOf(error),
-    quarantinedAt: now().toISOString(),
-  });
-  return { status: 'quarantined', dataset, quarantineKey: recordKey, reason: error.reason, error: error.message };
 }

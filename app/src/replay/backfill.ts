@@ -230,7 +230,7 @@ function count(report: BackfillReport, outcome: IngestOutcome): void {
 
 /** The outputs this raw version may have had that its new outcome does not write. */
 function staleOutputs(raw: RawVersion, outcome: IngestOutcome): string[] {
-  if (outcome.status === 'skipped') return [];
+  if (outcome.status === 'skipped' || outcome.status === 'planned') return [];
   const version = versionOf(raw);
   const possible = [silverKey(raw.key, version), rejectsKey(raw.key, version), quarantineKey(raw.key, version)];
   const written = outcome.status === 'ingested' ? [outcome.silverKey, outcome.rejectsKey] : [outcome.quarantineKey];

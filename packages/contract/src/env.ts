@@ -36,6 +36,13 @@ export const ENV = {
   ingestFunctionName: 'INGEST_FUNCTION_NAME',
   /** The scheduled reconciliation: `true` replays what it finds; otherwise it only counts it. */
   reconcileRepair: 'RECONCILE_REPAIR',
+  /**
+   * Optional: MB above which the ingestion function plans a raw file in chunks of about this size and
+   * hands the plan to the chunk state machine (set on AWS with CHUNK_STATE_MACHINE_ARN).
+   */
+  chunkThresholdMb: 'CHUNK_THRESHOLD_MB',
+  /** Optional: the Step Functions state machine that runs a file's chunks (Distributed Map), then its commit. */
+  chunkStateMachineArn: 'CHUNK_STATE_MACHINE_ARN',
   /** Set by the Lambda runtime. */
   lambdaMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   region: 'AWS_REGION',

@@ -122,3 +122,22 @@ export function chunkPartsPrefix(rawKey: string, versionOrEtag: string): string 
 export function chunkPartKey(rawKey: string, versionOrEtag: string, index: number, kind: 'silver' | 'rejects'): string {
   return `${chunkPartsPrefix(rawKey, versionOrEtag)}${kind}-${String(index).padStart(5, '0')}.parquet`;
 }
+
+/** A file's chunk plan, the items a Step Functions Distributed Map reads: `<parts prefix>plan.json`. */
+export function chunkPlanKey(rawKey: string, versionOrEtag: string): string {
+  return `${chunkPartsPrefix(rawKey, versionOrEtag)}${CHUNK_PLAN_FILE}`;
+}
+
+export const CHUNK_PLAN_FILE = 'plan.json';
+
+/** What one chunk's parts hold (rows, lines), read by the commit: `<parts prefix>part-00003.json`. */
+export function chunkManifestKey(rawKey: string, versionOrEtag: string, index: number): string {
+  return `${chunkPartsPrefix(rawKey, versionOrEtag)}part-${String(index).padStart(5, '0')}.json`;
+}
+
+/** Why one chunk failed for good, read by the fail step: `<parts prefix>failed-00003.json`. */
+export function chunkFailureKey(rawKey: string, versionOrEtag: string, index: number): string {
+  return `${chunkPartsPrefix(rawKey, versionOrEtag)}${CHUNK_FAILURE_STEM}${String(index).padStart(5, '0')}.json`;
+}
+
+export const CHUNK_FAILURE_STEM = 'failed-';

@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chunkManifestKey, chunkPartsPrefix, rejectsKey, silverKey } from '@lakehouse/contract';
+import type { Dataset } from '../../datasets';
+import { PoisonFileError } from '../../errors';
+import type { IngestOutcome } from '../../ingest/ingest-object';
+import { quarantine } from '../../ingest/quarantine';
+import type { Lineage } from '../../ingest/transform';
+import { withConnection } from '../../io/duckdb';
+import { deleteObject, downloadToFile, getJsonIfExists, listKeys, uploadFile } from '../../io/s3-io';
+import { conformToSchema } from '../../schema/conform-silver';
+import { assembleParts } from '../commit-chunks';
+import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
+import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from './context';
+
+/**
+ * The commit step, after every chunk: the parts (as their manifests list
+ * them, in chunk order) assembled into the file's one silver object and one
+ * rejects object, published as the single-invocation path publishes them,
+ * one gold job, the parts removed. A file that is poison as a whole (no row
+ * read) is quarantined. A fault keeps the parts, so that a retry of the step
+ * finds them.
+ */
+export async function commitFile(context: ChunkContext, deps: StepDeps): Promise<IngestOutcome> {
+  const dataset = datasetOfContext(context, deps.datasets);
+  const parts = await readManifests(context, deps);
+  const dir = await mkdtemp(join(deps.cfg.workDir, 'commit-'));
+  let outcome: IngestOutcome;
+  try {
+    outcome = await publish(context, dataset, parts, dir, deps);
+  } catch (error) {
+    if (!(error instanceof PoisonFileError)) throw error;
+    const now = deps.now ?? (() => new Date());
+    const quarantined = await quarantine(context.raw, dataset.name, context.version, error, deps, now);
+    outcome = { ...quarantined, chunks: context.chunks };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await removeParts(context, deps);
+  return outcome;
+}
+
+/** Every chunk's manifest: one missing means its chunk never finished, a fault for the step's retries. */
+async function readManifests(context: ChunkContext, { s3, cfg }: StepDeps): Promise<ChunkPart[]> {
+  const parts: ChunkPart[] = [];
+  for (let index = 0; index < context.chunks; index++) {
+    const key = chunkManifestKey(context.raw.key, context.version, index);
+    const part = await getJsonIfExists<ChunkPart>(s3, cfg.silverBucket, key);
+    if (!part)
+      throw new Error(
+        `chunk ${index} of ${context.chunks} of ${context.raw.key} has no part: s3://${cfg.silverBucket}/${key}`,
+      );
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** Removes a file's staging prefix: its plan, parts, manifests and failures (after its commit, or its failure). */
+export async function removeParts(
+  context: Pick<ChunkContext, 'raw' | 'version'>,
+  { s3, cfg }: StepDeps,
+): Promise<void> {
+  for (const key of await listKeys(s3, cfg.silverBucket, chunkPartsPrefix(context.raw.key, context.version))) {
+    await deleteObject(s3, cfg.silverBucket, key);
+  }
+}
+
+/** The parts downloaded and assembled, the schema conformed, rejects then silver published, one gold job. */
+async function publish(
+  context: ChunkContext,
+  dataset: Dataset,
+  parts: ChunkPart[],
+  dir: string,
+  { s3, cfg, gold }: StepDeps,
+): Promise<IngestOutcome> {
+  const { raw, version, format } = context;
+  const lineage: Lineage = lineageOf(context);
+  for (const part of parts) {
+    await downloadToFile(
+      s3,
+      { bucket: cfg.silverBucket, key: part.silverKey },
+      join(dir, `silver-${part.index}.parquet`),
+    );
+    if (part.rejectsKey) {
+      await downloadToFile(
+        s3,
+        { bucket: cfg.silverBucket, key: part.rejectsKey },
+        join(dir, `rejects-${part.index}.parquet`),
+      );
+    }
+  }
+  const paths = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
+  const { result, schema } = await withConnection(cfg, async (connection) => {
+    const result = await assembleParts(connection, parts, dir, paths, format);
+    const schema = await conformToSchema(connection, {
+      s3,
+      bucket: cfg.silverBucket,
+      dataset: dataset.name,
+      evolution: dataset.schemaEvolution,
+      silverPath: paths.silver,
+      sourceKey: raw.key,
+      now: lineage.ingestedAt,
+    });
+    return { result, schema };
+  });
+  const outputKey = silverKey(raw.key, version);
+  const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
+  if (rejectedKey) await uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE);
+  await uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE);
+  if (dataset.goldTables.length > 0) await gold.submit({ dataset: dataset.name, silverKey: outputKey });
+  return {
+    status: 'ingested',
+    dataset: dataset.name,
+    format,
+    silverKey: outputKey,
+    ...(rejectedKey ? { rejectsKey: rejectedKey } : {}),
+    ...result,
+    ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
+    chunks: parts.length,
+  };
+}
