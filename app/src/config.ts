@@ -17,6 +17,8 @@ export interface Config {
   duckdb: { memoryLimitMb: number; threads: number };
   /** Set on AWS: the Glue database where the ingestion function keeps the tables of datasets without a folder. */
   glueDatabase?: string;
+  /** Set on AWS: files above this many bytes are planned in chunks of about this size and run by the chunk state machine. */
+  chunks?: { thresholdBytes: number; stateMachineArn: string };
 }
 
 export class ConfigError extends Error {
@@ -86,7 +88,22 @@ export function loadConfig(env: Env = process.env): Config {
       threads: availableParallelism(),
     },
     glueDatabase: optional(env, ENV.glueDatabase),
+    ...chunkStateMachine(env),
   };
+}
+
+/** The chunk threshold and the state machine that runs the chunks: both, or neither. */
+function chunkStateMachine(env: Env): Pick<Config, 'chunks'> {
+  const thresholdMb = positiveInt(env, ENV.chunkThresholdMb, 0);
+  const stateMachineArn = optional(env, ENV.chunkStateMachineArn);
+  if (!thresholdMb && !stateMachineArn) return {};
+  if (!thresholdMb || !stateMachineArn) {
+    const missing = thresholdMb ? ENV.chunkStateMachineArn : ENV.chunkThresholdMb;
+    throw new ConfigError(
+      `Environment variable ${missing} is required with ${thresholdMb ? ENV.chunkThresholdMb : ENV.chunkStateMachineArn}`,
+    );
+  }
+  return { chunks: { thresholdBytes: thresholdMb * 1024 * 1024, stateMachineArn } };
 }
 
 /**

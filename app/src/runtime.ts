@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SilverGlueTables } from './catalog/silver-glue-table';
+import { StateMachineChunkExecutions } from './chunks/chunk-executions';
 import type { ChunkOptions } from './chunks/ingest-in-chunks';
 import { type Config, config } from './config';
 import { type Dataset, loadDatasets } from './datasets';
@@ -26,7 +28,7 @@ export interface Runtime {
   progress?: ProgressSink;
   /** With GLUE_DATABASE (on AWS): the Glue tables of datasets without a folder. */
   silverTables?: SilverGlueTables;
-  /** Files above a size processed in chunks: set by the local lakehouse (`--chunk-mb`). */
+  /** Files above a size processed in chunks: by the local lakehouse (`--chunk-mb`), or on AWS by the chunk state machine. */
   chunks?: ChunkOptions;
 }
 
@@ -50,7 +52,21 @@ export function createRuntime(
   const silverTables = cfg.glueDatabase
     ? new SilverGlueTables(new GlueClient({ region: cfg.region }), cfg.glueDatabase, cfg.silverBucket)
     : undefined;
-  return { cfg, s3, datasets, gold, applyGold, ...(silverTables ? { silverTables } : {}) };
+  const chunks: ChunkOptions | undefined = cfg.chunks
+    ? {
+        chunkBytes: cfg.chunks.thresholdBytes,
+        executions: new StateMachineChunkExecutions(new SFNClient({ region: cfg.region }), cfg.chunks.stateMachineArn),
+      }
+    : undefined;
+  return {
+    cfg,
+    s3,
+    datasets,
+    gold,
+    applyGold,
+    ...(silverTables ? { silverTables } : {}),
+    ...(chunks ? { chunks } : {}),
+  };
 }
 
 let current: Runtime | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ENV, GOLD_COMMAND, INGEST_COMMAND, RECONCILE_COMMAND } from '@lakehouse/contract';
+import { CHUNK_COMMAND, ENV, GOLD_COMMAND, INGEST_COMMAND, RECONCILE_COMMAND } from '@lakehouse/contract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import {
@@ -145,7 +145,7 @@ describe('the production bundle, loaded as the Lambda runtime loads it', () => {
     expect(packages.filter((name) => !name.startsWith('@aws-sdk/signature-v4-crt'))).toEqual(['@duckdb/node-api']);
   });
 
-  it.each([GOLD_COMMAND, RECONCILE_COMMAND])(
+  it.each([GOLD_COMMAND, RECONCILE_COMMAND, CHUNK_COMMAND])(
     'exports the entry point %s a function is configured with',
     async (command) => {
       const [module, exportName] = command.split('.') as [string, string];

@@ -106,8 +106,16 @@ export async function ingestObject(raw: RawObject, deps: IngestDeps): Promise<In
     ? await ingestInChunks(raw, definition, deps, chunks, now)
     : { notSplit: 'no dataset folder: only files of a dataset with a folder are processed in chunks' };
   if ('status' in chunked) return chunked;
-  const outcome = await ingestWhole(raw, deps, now, chunked.notSplit);
-  return outcome.status === 'skipped' ? outcome : { ...outcome, notSplit: chunked.notSplit };
+  return ingestNotSplit(raw, deps, chunked.notSplit);
+}
+
+/**
+ * A file above the chunk size that cannot be split exactly, by the
+ * single-invocation path: its outcome says why it was not split.
+ */
+export async function ingestNotSplit(raw: RawObject, deps: IngestDeps, notSplit: string): Promise<IngestOutcome> {
+  const outcome = await ingestWhole(raw, deps, deps.now ?? (() => new Date()), notSplit);
+  return outcome.status === 'skipped' ? outcome : { ...outcome, notSplit };
 }
 
 type WholeOutcome = Exclude<IngestOutcome, { status: 'planned' }>;
