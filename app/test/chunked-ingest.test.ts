@@ -8,24 +8,8 @@ import { withConnection } from '../src/io/duckdb';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
-import { trip, tripsCsv } from './support/trips';
-
-/** Trips with rows that break rules, lines with too many or too few columns, quoted delimiters, CRLF line ends. */
-function tripsFile(): string {
-  const rows = Array.from({ length: 80 }, (_, i) =>
-    trip({
-      trip_id: `t${String(i).padStart(3, '0')}`,
-      pickup_at: `2026-01-${String(10 + (i % 5)).padStart(2, '0')} 08:30:00`,
-      fare: i % 13 === 0 ? -1 : 10 + (i % 7),
-      pickup_zone: i % 3 === 0 ? 'Harbour, North' : 'Downtown',
-    }),
-  );
-  const lines = tripsCsv(rows).split('\n');
-  // Lines DuckDB cannot read as the header says, far into the file.
-  lines.splice(30, 0, 'bad,line,with,too,many,columns,here,and,more');
-  lines.splice(61, 0, 'short,line');
-  return lines.join('\r\n');
-}
+import { publishedFile } from './support/published';
+import { trip, tripsCsv, tripsToSplit } from './support/trips';
 
 describe('files in chunks: exactly the single-invocation result', () => {
   let single: TestLakehouse;
@@ -51,27 +35,8 @@ describe('files in chunks: exactly the single-invocation result', () => {
     return outcome;
   }
 
-  /** Everything a reader sees of a file: its silver and rejects rows (the ingestion time aside), and gold. */
-  async function published(lake: TestLakehouse, outcome: IngestOutcome) {
-    if (outcome.status !== 'ingested') throw new Error(`not ingested: ${JSON.stringify(outcome)}`);
-    const rows = (key: string, order: string) =>
-      lake.readParquet(BUCKETS.silver, key, `select * exclude (_ingested_at) from t order by ${order}`);
-    const goldKeys = await lake.list(BUCKETS.gold);
-    const gold = await Promise.all(
-      goldKeys
-        .filter((key) => !key.startsWith('_state/'))
-        .map(async (key) => [key, await lake.readParquet(BUCKETS.gold, key)]),
-    );
-    return {
-      silver: await rows(outcome.silverKey, '_source_row'),
-      rejects: outcome.rejectsKey ? await rows(outcome.rejectsKey, '_source_row nulls last, _source_line') : [],
-      gold,
-      counts: { silverRows: outcome.silverRows, rejectedRows: outcome.rejectedRows },
-    };
-  }
-
   it('gives the same rows, rejects, lineage and gold, and leaves no part behind', async () => {
-    const body = tripsFile();
+    const body = tripsToSplit();
     const whole = await ingest(single, single.rt, 'trips/jan.csv', body);
     const inChunks = await ingest(chunked, chunkedRt, 'trips/jan.csv', body);
 
@@ -80,12 +45,12 @@ describe('files in chunks: exactly the single-invocation result', () => {
       Math.floor(Buffer.byteLength(body) / chunkBytes) - 1,
     );
     expect(whole).not.toHaveProperty('chunks');
-    const expected = await published(single, whole);
+    const expected = await publishedFile(single, whole);
     expect(expected.rejects.map((row) => row._rule)).toEqual(
       expect.arrayContaining(['fare_non_negative', 'csv_too_many_columns', 'csv_missing_columns']),
     );
     expect(expected.gold.length).toBeGreaterThan(0);
-    expect(await published(chunked, inChunks)).toEqual(expected);
+    expect(await publishedFile(chunked, inChunks)).toEqual(expected);
     expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
   });
 
@@ -113,7 +78,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
 
     expect(inChunks).toMatchObject({ status: 'ingested', format: 'parquet', chunks: expect.any(Number) });
     expect((inChunks as { chunks: number }).chunks).toBeGreaterThanOrEqual(2);
-    expect(await published(chunked, inChunks)).toEqual(await published(single, whole));
+    expect(await publishedFile(chunked, inChunks)).toEqual(await publishedFile(single, whole));
   });
 
   it('reads a file with a quoted line break whole, saying why', async () => {
@@ -144,7 +109,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
   });
 
   describe('a failing chunk', () => {
-    const body = tripsFile();
+    const body = tripsToSplit();
     const partOfChunk2 = (key: string, eTag: string) => ({
       method: 'PUT' as const,
       bucket: BUCKETS.silver,

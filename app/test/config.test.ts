@@ -25,6 +25,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, [name]: value })).toThrow(`Environment variable ${name} ${problem}`);
   });
 
+  it('plans files above CHUNK_THRESHOLD_MB for the chunk state machine only with both set', () => {
+    const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:duckdb_ingestion_chunks';
+    expect(loadConfig(base).chunks).toBeUndefined();
+    expect(loadConfig({ ...base, CHUNK_THRESHOLD_MB: '512', CHUNK_STATE_MACHINE_ARN: arn }).chunks).toEqual({
+      thresholdBytes: 512 * 1024 * 1024,
+      stateMachineArn: arn,
+    });
+    expect(() => loadConfig({ ...base, CHUNK_THRESHOLD_MB: '512' })).toThrow(
+      'Environment variable CHUNK_STATE_MACHINE_ARN is required with CHUNK_THRESHOLD_MB',
+    );
+    expect(() => loadConfig({ ...base, CHUNK_STATE_MACHINE_ARN: arn })).toThrow(
+      'Environment variable CHUNK_THRESHOLD_MB is required with CHUNK_STATE_MACHINE_ARN',
+    );
+  });
+
   it('gives DuckDB a share of the Lambda memory size, leaving the rest to Node', () => {
     expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }).duckdb.memoryLimitMb).toBe(1504);
     expect(loadConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' }).duckdb.memoryLimitMb).toBe(128);

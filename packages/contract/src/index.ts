@@ -1,4 +1,5 @@
 export * from './catalog';
+export * from './chunk-state-machine';
 export * from './env';
 export * from './handlers';
 export * from './keys';
