@@ -8,6 +8,7 @@ import type { DatasetTables } from '../../app/src/catalog/table-schemas';
 import { QueryWorkgroup } from './athena';
 import { BucketSecurityAspect } from './bucket-security-aspect';
 import { LakehouseCatalog } from './catalog';
+import { ChunkStateMachine } from './chunk-state-machine';
 import { ImageConstruct } from './image';
 import { IngestionConstruct } from './ingestion';
 import { AlarmTopic } from './monitoring/alarm-topic';
@@ -47,6 +48,7 @@ export class LakehouseStack extends TerraformStack {
   readonly catalog: LakehouseCatalog;
   readonly reconciliation: ScheduledReconciliation;
   readonly athena: QueryWorkgroup;
+  readonly chunks: ChunkStateMachine;
 
   constructor(scope: Construct, id: string, props: LakehouseStackProps) {
     super(scope, id);
@@ -97,6 +99,19 @@ export class LakehouseStack extends TerraformStack {
       accountId: identity.accountId,
     });
     this.catalog.bindTableMaintainer(ingest);
+    // Files above chunk_threshold_mb: planned by the ingestion function, run by the chunk state machine.
+    this.chunks = new ChunkStateMachine(this, 'chunks', {
+      vars: this.vars,
+      storage: this.storage,
+      imageUri: this.image.imageUri,
+      goldQueue,
+      // The ingestion function is named lambda_name: a name, not a reference, so no cycle through its policy.
+      ingestFunctionName: this.vars.lambdaName.stringValue,
+      accountId: identity.accountId,
+      partition,
+      region: this.vars.awsRegion.stringValue,
+    });
+    this.chunks.bindStarter(ingest, this.vars.chunkThresholdMb.numberValue);
     this.athena = new QueryWorkgroup(this, 'athena', { vars: this.vars, accountId: identity.accountId });
 
     this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
@@ -113,6 +128,7 @@ export class LakehouseStack extends TerraformStack {
       goldDeadLetterQueue: goldQueue.deadLetterQueue,
       failedEvents,
       reconcile: this.reconciliation.fn,
+      chunkStateMachineArn: this.chunks.arn,
     };
     this.alarms = new PipelineAlarms(this, 'alarms', { ...watched, topicArn: this.alarmTopic.topic.arn });
     this.dashboard = new PipelineDashboard(this, 'dashboard', {
@@ -149,6 +165,11 @@ export class LakehouseStack extends TerraformStack {
         'Query a table with Athena, then: aws athena get-query-results --query-execution-id <QueryExecutionId>',
       );
     }
+    output(
+      'chunk_state_machine_arn',
+      this.chunks.arn,
+      'The Step Functions state machine that runs files above chunk_threshold_mb in chunks',
+    );
     output('alarm_topic_arn', this.alarmTopic.topic.arn, 'The SNS topic every alarm notifies (subscribe to it)');
     const region = this.vars.awsRegion.stringValue;
     output(

@@ -103,7 +103,8 @@ export class ExecutionRole extends Construct {
   }
 }
 
-function policyDocument(statements: PolicyStatement[]): string {
+/** An IAM policy document of Allow statements, rendered with jsonDocument. */
+export function policyDocument(statements: PolicyStatement[]): string {
   return jsonDocument({
     Version: '2012-10-17',
     Statement: statements.map((s) => ({ Sid: s.sid, Effect: 'Allow', Action: s.actions, Resource: s.resources })),

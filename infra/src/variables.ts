@@ -35,6 +35,8 @@ export class StackVariables extends Construct {
   readonly reconcileEnabled: TerraformVariable;
   readonly reconcileSchedule: TerraformVariable;
   readonly reconcileRepair: TerraformVariable;
+  readonly chunkThresholdMb: TerraformVariable;
+  readonly chunkMaxConcurrency: TerraformVariable;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -268,6 +270,30 @@ export class StackVariables extends Construct {
       type: 'bool',
       default: false,
       description: 'The scheduled reconciliation also replays what it finds (as pnpm reconcile --aws does).',
+    });
+    this.chunkThresholdMb = variable('chunk_threshold_mb', {
+      type: 'number',
+      default: 512,
+      description:
+        'Raw files above this many MB are planned in chunks of about this size and run by the chunk state machine (Step Functions Distributed Map); smaller ones, and files that cannot be split exactly, are processed whole.',
+      validation: [
+        {
+          condition: tf('var.chunk_threshold_mb >= 16 && var.chunk_threshold_mb <= 10240'),
+          errorMessage: 'chunk_threshold_mb must be between 16 and 10240 MB.',
+        },
+      ],
+    });
+    this.chunkMaxConcurrency = variable('chunk_max_concurrency', {
+      type: 'number',
+      default: 20,
+      description:
+        "Chunks of one file processed at once (the Distributed Map's MaxConcurrency); each is one invocation of the chunk function.",
+      validation: [
+        {
+          condition: tf('var.chunk_max_concurrency >= 1 && var.chunk_max_concurrency <= 10000'),
+          errorMessage: 'chunk_max_concurrency must be between 1 and 10000.',
+        },
+      ],
     });
   }
 

@@ -53,6 +53,9 @@ describe('IngestionConstruct', () => {
         [ENV.serviceName]: '${var.lambda_name}',
         // The Glue database where it keeps the tables of datasets without a transforms folder.
         [ENV.glueDatabase]: single(s.json, 'aws_glue_catalog_database', 'catalog_database').ref('name'),
+        // Files above the threshold are planned and handed to the chunk state machine.
+        [ENV.chunkStateMachineArn]: single(s.json, 'aws_sfn_state_machine', 'chunks_').ref('arn'),
+        [ENV.chunkThresholdMb]: '${var.chunk_threshold_mb}',
       });
     });
 

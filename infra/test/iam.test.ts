@@ -91,6 +91,12 @@ describe('execution roles (least privilege)', () => {
     });
   });
 
+  it('ingest: starts executions of the chunk state machine, and of no other', () => {
+    expect(grants(statements('ingest'), 'states')).toEqual({
+      [single(s.json, 'aws_sfn_state_machine', 'chunks_').ref('arn')]: ['states:StartExecution'],
+    });
+  });
+
   it('gold: reads silver objects, reads/writes/deletes gold objects, lists both buckets; no version reads (unversioned)', () => {
     expect(grants(statements('gold'), 's3')).toEqual({
       [objects('silver')]: ['s3:GetObject'],
@@ -114,7 +120,7 @@ describe('execution roles (least privilege)', () => {
   });
 
   it.each([
-    ['ingest', ['glue', 'logs', 's3', 'sqs']],
+    ['ingest', ['glue', 'logs', 's3', 'sqs', 'states']],
     ['gold', ['logs', 's3', 'sqs']],
   ] as const)('%s: grants nothing beyond %j', (name, expected) => {
     const services = new Set(statements(name).flatMap((st) => st.Action.map((a) => a.split(':')[0])));

@@ -68,9 +68,10 @@ describe('operations: alarms, their topic, the dashboard, concurrency and tracin
   describe('the alarms', () => {
     const suffixes = Object.values(ALARMS).map((spec) => spec.suffix);
 
-    it('are the eight the runbook explains, named <lambda_name>-<what>', () => {
+    it('are the nine the runbook explains, named <lambda_name>-<what>', () => {
       expect(suffixes.sort()).toEqual(
         [
+          'chunk-executions-failed',
           'duration-near-timeout',
           'failed-events',
           'gold-dead-letters',

@@ -55,6 +55,7 @@ describe('pnpm synth:hcl: the stack as plain Terraform HCL, a way out of CDKTF',
     const functions = Object.values(parsed.resource.aws_lambda_function as Json).map((blocks) => (blocks as Json[])[0]);
     expect(functions.map((fn) => fn?.function_name).sort()).toEqual([
       '${var.lambda_name}',
+      '${var.lambda_name}_chunks',
       '${var.lambda_name}_gold',
       '${var.lambda_name}_reconcile',
     ]);
@@ -67,6 +68,17 @@ describe('pnpm synth:hcl: the stack as plain Terraform HCL, a way out of CDKTF',
     const document = JSON.parse(ingest?.policy);
     expect(document.Statement.map((s: Json) => s.Sid)).toContain('ReadRawObjects');
     expect(JSON.stringify(document)).toMatch(/\$\{aws_s3_bucket\.storage_raw_\w+\.arn\}\/\*/);
+  });
+
+  it('keeps the chunk state machine definition as JSON with its references, MaxConcurrency a number', () => {
+    const [machine] = Object.values(parsed.resource.aws_sfn_state_machine as Json).map(
+      (blocks) => (blocks as Json[])[0],
+    );
+    const definition = JSON.parse(String(machine?.definition).replace('${var.chunk_max_concurrency}', '20'));
+    expect(definition.States.Chunks.MaxConcurrency).toBe(20);
+    expect(definition.States.Commit.Parameters.FunctionName).toMatch(
+      /^\$\{aws_lambda_function\.chunks_chunk_function_\w+\.arn\}$/,
+    );
   });
 
   it('names the build context and the local state file relative to the output folder, not by absolute paths', () => {

@@ -64,6 +64,11 @@ export const ALARMS = {
     description:
       'The scheduled reconciliation (reconcile_enabled) found raw objects with no outcome or silver files gold has not applied. Runbook: docs/operations.md#left-behind',
   },
+  chunkExecutionsFailed: {
+    suffix: 'chunk-executions-failed',
+    description:
+      'An execution of the chunk state machine failed or timed out: a file above chunk_threshold_mb has neither its silver output nor a quarantine record. Redrive it. Runbook: docs/operations.md#chunk-executions-failed',
+  },
   quarantines: {
     suffix: 'quarantines',
     description:
@@ -149,6 +154,29 @@ export class PipelineAlarms extends Construct {
     this.alarm(props, ALARMS.goldLag, {
       ...queueDepth(props.goldQueue, 'ApproximateAgeOfOldestMessage'),
       ...atLeast(vars.goldLagAlarmSeconds.numberValue),
+    });
+    const executions = (metricName: string, metricId: string) => ({
+      id: metricId,
+      metric: {
+        namespace: 'AWS/States',
+        metricName,
+        dimensions: { StateMachineArn: props.chunkStateMachineArn },
+        period: ALARM_PERIOD_SECONDS,
+        stat: 'Sum',
+      },
+    });
+    this.alarm(props, ALARMS.chunkExecutionsFailed, {
+      metricQuery: [
+        executions('ExecutionsFailed', 'failed'),
+        executions('ExecutionsTimedOut', 'timedout'),
+        {
+          id: 'ended',
+          expression: 'failed + timedout',
+          label: 'Chunk executions failed or timed out',
+          returnData: true,
+        },
+      ],
+      ...atLeast(1),
     });
     this.alarm(props, ALARMS.quarantines, {
       metricQuery: [

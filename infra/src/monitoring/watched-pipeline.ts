@@ -3,13 +3,15 @@ import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '@lakehouse/contract';
 import type { PipelineFunction } from '../pipeline-function';
 import type { StackVariables } from '../variables';
 
-/** What the alarms and the dashboard watch: the functions and the three queues. */
+/** What the alarms and the dashboard watch: the functions, the chunk state machine and the three queues. */
 export interface WatchedPipeline {
   vars: StackVariables;
   ingest: PipelineFunction;
   gold: PipelineFunction;
   /** The scheduled reconciliation, which counts what the pipeline left behind. */
   reconcile: PipelineFunction;
+  /** The state machine that runs files above chunk_threshold_mb in chunks. */
+  chunkStateMachineArn: string;
   goldQueue: SqsQueue;
   goldDeadLetterQueue: SqsQueue;
   failedEvents: SqsQueue;
