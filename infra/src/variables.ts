@@ -198,7 +198,7 @@ export class StackVariables extends Construct {
       type: 'string',
       default: 'Active',
       description:
-        'X-Ray tracing of both functions: Active samples and traces invocations, PassThrough traces only requests that arrive already sampled.',
+        'X-Ray tracing of the functions and the chunk state machine: Active samples and traces invocations, PassThrough traces only requests that arrive already sampled.',
       validation: [
         {
           condition: tf('contains(["Active", "PassThrough"], var.tracing_mode)'),
