@@ -5,7 +5,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
-import { ENV, ZONES, type Zone } from '@lakehouse/contract';
+import { CHUNKS_PREFIX, ENV, ZONES, type Zone } from '@lakehouse/contract';
 import type { IResolvable } from 'cdktf';
 import { Construct } from 'constructs';
 import { jsonDocument } from './json-document';
@@ -28,6 +28,13 @@ const BUCKET_ENV: Partial<Record<Zone, typeof ENV.silverBucket | typeof ENV.gold
   gold: ENV.goldBucket,
 };
 
+/**
+ * Days the parts of a file processed in chunks may wait under `silver/_chunks/`: past the 14 days a
+ * failed execution can be redriven. A commit or a fail step removes them at once; this catches what an
+ * abandoned execution, or a chunk still running when its map failed, leaves behind.
+ */
+export const CHUNK_PARTS_DAYS = 15;
+
 const capitalized = (zone: Zone) => zone.charAt(0).toUpperCase() + zone.slice(1);
 
 /**
@@ -48,6 +55,7 @@ export class StorageConstruct extends Construct {
         tags: { Name: `lakehouse-${zone}`, zone },
         // Old versions are for restoring and replaying a while, not for ever.
         noncurrentVersionDays: VERSIONED.has(zone) ? props.rawNoncurrentVersionDays : undefined,
+        ...(zone === 'silver' ? { expirePrefixes: [{ prefix: `${CHUNKS_PREFIX}/`, days: CHUNK_PARTS_DAYS }] } : {}),
       });
     this.buckets = Object.fromEntries(ZONES.map((zone) => [zone, zoneBucket(zone)])) as Record<Zone, S3Bucket>;
   }
@@ -103,6 +111,8 @@ export interface SecureBucketProps {
   noncurrentVersionDays?: number;
   /** Objects expire this many days after they are written (query results). */
   expireAfterDays?: number;
+  /** Objects under these prefixes expire this many days after they are written (staging). */
+  expirePrefixes?: Array<{ prefix: string; days: number }>;
 }
 
 /**
@@ -176,6 +186,12 @@ export function secureBucket(scope: Construct, id: string, props: SecureBucketPr
       ...(props.expireAfterDays !== undefined
         ? [{ id: 'expire-objects', status: 'Enabled', filter: [{}], expiration: [{ days: props.expireAfterDays }] }]
         : []),
+      ...(props.expirePrefixes ?? []).map(({ prefix, days }) => ({
+        id: `expire-${prefix.replace(/[^A-Za-z0-9]+/g, '')}`,
+        status: 'Enabled',
+        filter: [{ prefix }],
+        expiration: [{ days }],
+      })),
     ],
     // Lifecycle rules on noncurrent versions need versioning in place first.
     ...(versioning ? { dependsOn: [versioning] } : {}),

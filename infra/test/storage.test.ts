@@ -5,6 +5,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { ZONES } from '@lakehouse/contract';
 import { Testing } from 'cdktf';
+import { CHUNK_PARTS_DAYS } from '../src/storage';
 import { all, type Json, type Synthesized, single, synthLakehouse } from './support/synth';
 
 Testing.setupJest();
@@ -93,9 +94,19 @@ describe('StorageConstruct', () => {
       noncurrent_version_expiration: [{ noncurrent_days: '${var.raw_noncurrent_version_days}' }],
     });
     expect(raw?.depends_on).toEqual([single(s.json, 'aws_s3_bucket_versioning', 'storage_raw-').address]);
-    for (const zone of ['silver', 'gold'] as const) {
-      expect(targeting('aws_s3_bucket_lifecycle_configuration', zone)[0]?.rule).toHaveLength(1);
-    }
+    expect(targeting('aws_s3_bucket_lifecycle_configuration', 'gold')[0]?.rule).toHaveLength(1);
+  });
+
+  it('expires what files in chunks leave under silver/_chunks/ after the redrive window, and nothing else of silver', () => {
+    const rules = targeting('aws_s3_bucket_lifecycle_configuration', 'silver')[0]?.rule as Json[];
+    expect(rules).toHaveLength(2);
+    expect(rules[1]).toEqual({
+      id: 'expire-chunks',
+      status: 'Enabled',
+      filter: [{ prefix: '_chunks/' }],
+      expiration: [{ days: CHUNK_PARTS_DAYS }],
+    });
+    expect(CHUNK_PARTS_DAYS).toBeGreaterThan(14);
   });
 
   it('versions raw, so raw data is never lost, and only raw', () => {
