@@ -259,6 +259,14 @@ describe('the chunk state machine (files beyond one invocation)', () => {
     expect(alarm).toMatchObject({ threshold: 1, comparison_operator: 'GreaterThanOrEqualToThreshold' });
   });
 
+  it('charts its executions on the dashboard', () => {
+    const body = single(s.json, 'aws_cloudwatch_dashboard', 'dashboard').config.dashboard_body as string;
+    const arn = single(s.json, 'aws_sfn_state_machine', 'chunks_').ref('arn').slice(2, -1);
+    for (const metric of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(body).toContain(`"AWS/States", "${metric}", "StateMachineArn", ${arn}`);
+    }
+  });
+
   it('takes its threshold and concurrency from two variables', () => {
     expect(s.json.variable.chunk_threshold_mb).toMatchObject({ type: 'number', default: 512 });
     expect(s.json.variable.chunk_max_concurrency).toMatchObject({ type: 'number', default: 20 });

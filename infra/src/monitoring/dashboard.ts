@@ -14,7 +14,7 @@ const HEIGHT = 6;
 /**
  * One CloudWatch dashboard named after the ingestion function: the files and
  * rows each dataset takes in and puts out, rejects and quarantines, durations,
- * gold lag and queue depths, and the state of every alarm.
+ * gold lag and queue depths, chunk state machine executions, and the state of every alarm.
  */
 export class PipelineDashboard extends Construct {
   readonly dashboard: CloudwatchDashboard;
@@ -79,6 +79,15 @@ export class PipelineDashboard extends Construct {
         period: 60,
         metrics: [['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', props.goldQueue.name, { stat: 'Maximum' }]],
         annotations: { horizontal: [{ label: 'alarm', value: vars.goldLagAlarmSeconds.numberValue }] },
+      },
+      {
+        title: 'Files in chunks: state machine executions started, succeeded, failed, timed out',
+        region,
+        view: 'timeSeries',
+        period: 300,
+        metrics: ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'].map(
+          (metricName) => ['AWS/States', metricName, 'StateMachineArn', props.chunkStateMachineArn, { stat: 'Sum' }],
+        ),
       },
       {
         title: 'Queue depths: gold jobs, gold dead letters, failed events',
