@@ -1,13 +1,14 @@
-import {
-  CHUNK_COMMAND,
-  CHUNK_RETRIES,
-  CHUNK_STEP,
-  chunkPartKey,
-  chunkStateMachineDefinition,
-  silverKey,
-} from '@lakehouse/contract';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CHUNK_RETRIES, CHUNK_STEP, chunkPartKey, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
 import { type ChunkStepInput, handleChunkStep } from '../src/chunk-handler';
-import { type ChunkExecutionInput, executionInput, executionName } from '../src/chunks/chunk-executions';
+import {
+  type ChunkExecutionInput,
+  executionInput,
+  executionName,
+  StateMachineChunkExecutions,
+} from '../src/chunks/chunk-executions';
 import type { ChunkOptions } from '../src/chunks/ingest-in-chunks';
 import { MAX_CONTEXT_BYTES } from '../src/chunks/phases/plan';
 import { loadConfig } from '../src/config';
@@ -195,7 +196,43 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
     });
   });
 
-  it('names the chunk function in the image with index.chunkHandler', () => {
-    expect(CHUNK_COMMAND).toBe('index.chunkHandler');
+  it('starts the execution with StartExecution: the plan and context as input, a name traced to the file', async () => {
+    const planned = started[0] as ChunkExecutionInput;
+    const requests: Array<{ target: unknown; body: Record<string, string> }> = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (piece) => {
+        body += piece;
+      });
+      request.on('end', () => {
+        requests.push({ target: request.headers['x-amz-target'], body: JSON.parse(body) });
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        response.end(
+          JSON.stringify({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:e', startDate: 0 }),
+        );
+      });
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const sfn = new SFNClient({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const machineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:duckdb_ingestion-chunks';
+    try {
+      const execution = await new StateMachineChunkExecutions(sfn, machineArn).start({ ...planned, items: [] });
+
+      expect(execution).toBe('arn:aws:states:us-east-1:123456789012:execution:m:e');
+      expect(requests).toHaveLength(1);
+      expect(requests[0]?.target).toBe('AWSStepFunctions.StartExecution');
+      expect(requests[0]?.body).toMatchObject({
+        stateMachineArn: machineArn,
+        name: expect.stringMatching(/^[0-9a-f]{24}-[0-9a-z]+$/),
+      });
+      expect(JSON.parse(requests[0]?.body.input as string)).toEqual(planned);
+    } finally {
+      sfn.destroy();
+      await new Promise((closed) => server.close(closed));
+    }
   });
 });
