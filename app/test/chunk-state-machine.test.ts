@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CHUNK_RETRIES, CHUNK_STEP, chunkPartKey, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
 import { type ChunkStepInput, handleChunkStep } from '../src/chunk-handler';
@@ -193,6 +194,24 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
       });
       expect(outcome).not.toHaveProperty('chunks');
       expect(await aws.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+    });
+  });
+
+  it('quarantines a file it cannot split and cannot process whole as too-large, saying why and what to do', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => trip({ trip_id: `z${String(i).padStart(4, '0')}` }));
+    const body = gzipSync(tripsCsv(rows));
+    const rt = { ...createRuntime(loadConfig({ ...aws.env, MAX_OBJECT_BYTES: '1000' })), chunks: ingestRt.chunks };
+    expect(body.length).toBeGreaterThan(1000);
+
+    const [outcome] = await handleS3Event(eventOf(await aws.upload('trips/big.csv.gz', body)), rt);
+
+    expect(outcome).toMatchObject({
+      status: 'quarantined',
+      reason: 'too-large',
+      error: expect.stringMatching(
+        /over the limit of 1000, and it cannot be processed in chunks \(gzip-compressed.*\): upload it as smaller files, or uncompressed$/,
+      ),
+      notSplit: expect.stringMatching(/^gzip-compressed/),
     });
   });
 

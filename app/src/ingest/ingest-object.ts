@@ -122,9 +122,10 @@ type WholeOutcome = Exclude<IngestOutcome, { status: 'planned' }>;
 
 /** Over the size limit: what the file is, why it was not split, and what to do. */
 function tooLarge(bytes: number, maxBytes: number, notSplit?: string): PoisonFileError {
-  const why = notSplit ? `; it cannot be processed in chunks: ${notSplit}` : '';
-  const todo = notSplit ? ': split it into smaller files (or upload it uncompressed) and upload them' : '';
-  return new PoisonFileError('too-large', `${bytes} bytes is over the limit of ${maxBytes}${why}${todo}`);
+  const why = notSplit
+    ? `, and it cannot be processed in chunks (${notSplit}): upload it as smaller files, or uncompressed`
+    : '';
+  return new PoisonFileError('too-large', `${bytes} bytes is over the limit of ${maxBytes}${why}`);
 }
 
 /** The single-invocation path: the whole file downloaded and read in one pass. */
