@@ -172,7 +172,7 @@ export class StackVariables extends Construct {
       type: 'list(string)',
       default: [],
       description:
-        'Optional VPC subnets for the functions; empty (the default) runs them outside a VPC. In a VPC they need an S3 gateway endpoint and SQS access (endpoint or NAT).',
+        'Optional VPC subnets for the functions; empty (the default) runs them outside a VPC. In a VPC they need an S3 gateway endpoint, and SQS and Step Functions access (endpoints or NAT).',
     });
     this.securityGroupIds = variable('security_group_ids', {
       type: 'list(string)',
