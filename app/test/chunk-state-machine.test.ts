@@ -1,15 +1,7 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { CHUNK_RETRIES, CHUNK_STEP, chunkPartKey, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
 import { type ChunkStepInput, handleChunkStep } from '../src/chunk-handler';
-import {
-  type ChunkExecutionInput,
-  executionInput,
-  executionName,
-  StateMachineChunkExecutions,
-} from '../src/chunks/chunk-executions';
+import { type ChunkExecutionInput, StateMachineChunkExecutions } from '../src/chunks/chunk-executions';
 import type { ChunkOptions } from '../src/chunks/ingest-in-chunks';
 import { MAX_CONTEXT_BYTES } from '../src/chunks/phases/plan';
 import { loadConfig } from '../src/config';
@@ -20,43 +12,37 @@ import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 import { publishedFile } from './support/published';
 import { runStateMachine } from './support/state-machine';
+import { type StepFunctionsServer, startStepFunctionsServer } from './support/step-functions-server';
 import { type TripRow, trip, tripsCsv, tripsToSplit } from './support/trips';
 
 const FUNCTION_ARN = `arn:aws:lambda:us-east-1:123456789012:function:duckdb_ingestion_chunks`;
+const MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:duckdb_ingestion-chunks';
 
 describe('files in chunks on AWS: the chunk state machine runs the same steps', () => {
   let single: TestLakehouse;
   let aws: TestLakehouse;
   let proxy: FaultProxy;
-  /** The ingestion function: it plans, and hands the plan to the state machine (here: records the input). */
+  /** Step Functions on loopback: the ingestion function starts executions there through the SDK. */
+  let sfn: StepFunctionsServer;
+  /** The ingestion function: it plans, and hands the plan to the state machine. */
   let ingestRt: Runtime;
   /** The chunk function, on the same image and buckets. */
   let chunkRt: Runtime;
-  const started: ChunkExecutionInput[] = [];
   const chunkBytes = 600;
   const definition = chunkStateMachineDefinition({ chunkFunctionArn: FUNCTION_ARN, maxConcurrency: 2 });
 
   beforeAll(async () => {
-    [single, aws] = await Promise.all([startTestLakehouse(), startTestLakehouse()]);
+    [single, aws, sfn] = await Promise.all([startTestLakehouse(), startTestLakehouse(), startStepFunctionsServer()]);
     proxy = await startFaultProxy(aws.s3.endpoint);
     chunkRt = createRuntime(loadConfig({ ...aws.env, S3_ENDPOINT: proxy.endpoint }));
     ingestRt = {
       ...createRuntime(loadConfig(aws.env)),
-      chunks: {
-        chunkBytes,
-        executions: {
-          async start(planned) {
-            // What StartExecution sends: the input as JSON.
-            started.push(JSON.parse(JSON.stringify(executionInput(planned))));
-            return `arn:aws:states:us-east-1:123456789012:execution:chunks:${executionName(planned.context, new Date())}`;
-          },
-        },
-      },
+      chunks: { chunkBytes, executions: new StateMachineChunkExecutions(sfn.client, MACHINE_ARN) },
     };
   });
   afterAll(async () => {
     await proxy.close();
-    await Promise.all([single.close(), aws.close()]);
+    await Promise.all([single.close(), aws.close(), sfn.stop()]);
   });
   afterEach(() => proxy.clear());
 
@@ -64,12 +50,15 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
   async function ingestOnAws(key: string, body: string) {
     const record = await aws.upload(key, body);
     const [planned] = await handleS3Event(eventOf(record), ingestRt);
-    const input = started.at(-1) as ChunkExecutionInput;
+    const execution = sfn.executions.at(-1);
+    if (!execution) throw new Error('no execution started');
+    const input = JSON.parse(execution.input) as ChunkExecutionInput;
     const run = await runStateMachine(definition, input, {
       s3: aws.s3.client(),
       invoke: (payload) => handleChunkStep(payload as ChunkStepInput, chunkRt),
     });
-    return { record, planned, input, run, outcome: run.output as IngestOutcome };
+    sfn.close(execution.arn, 'SUCCEEDED');
+    return { record, planned, input, run, outcome: run.output as IngestOutcome, execution };
   }
 
   async function ingestWhole(key: string, body: string): Promise<IngestOutcome> {
@@ -215,43 +204,38 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
     });
   });
 
-  it('starts the execution with StartExecution: the plan and context as input, a name traced to the file', async () => {
-    const planned = started[0] as ChunkExecutionInput;
-    const requests: Array<{ target: unknown; body: Record<string, string> }> = [];
-    const server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (piece) => {
-        body += piece;
-      });
-      request.on('end', () => {
-        requests.push({ target: request.headers['x-amz-target'], body: JSON.parse(body) });
-        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-        response.end(
-          JSON.stringify({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:e', startDate: 0 }),
-        );
-      });
-    });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    const sfn = new SFNClient({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
-    const machineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:duckdb_ingestion-chunks';
-    try {
-      const execution = await new StateMachineChunkExecutions(sfn, machineArn).start({ ...planned, items: [] });
+  it('starts one execution per file version through StartExecution, named by the id its outputs carry', async () => {
+    const { planned, execution, input } = await ingestOnAws('trips/named.csv', tripsToSplit());
 
-      expect(execution).toBe('arn:aws:states:us-east-1:123456789012:execution:m:e');
-      expect(requests).toHaveLength(1);
-      expect(requests[0]?.target).toBe('AWSStepFunctions.StartExecution');
-      expect(requests[0]?.body).toMatchObject({
-        stateMachineArn: machineArn,
-        name: expect.stringMatching(/^[0-9a-f]{24}-[0-9a-z]+$/),
-      });
-      expect(JSON.parse(requests[0]?.body.input as string)).toEqual(planned);
-    } finally {
-      sfn.destroy();
-      await new Promise((closed) => server.close(closed));
-    }
+    expect(execution.arn).toBe(`${MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${execution.name}`);
+    expect(planned).toMatchObject({ status: 'planned', execution: execution.arn });
+    expect(execution.name).toMatch(/^[0-9a-f]{24}$/);
+    expect(silverKey('trips/named.csv', input.context.version)).toContain(`-${execution.name}.parquet`);
+  });
+
+  it('does not start a second execution for a version whose execution still runs (a duplicate event)', async () => {
+    const record = await aws.upload('trips/twice.csv', tripsToSplit());
+    const before = sfn.executions.length;
+
+    const [first] = await handleS3Event(eventOf(record), ingestRt);
+    const [second] = await handleS3Event(eventOf(record), ingestRt);
+
+    expect(sfn.executions).toHaveLength(before + 1);
+    const running = sfn.executions.at(-1);
+    expect(first).toMatchObject({ status: 'planned', execution: running?.arn });
+    expect(second).toEqual({ status: 'skipped', reason: `already being processed in chunks by ${running?.arn}` });
+    sfn.close(running?.arn as string, 'FAILED');
+  });
+
+  it('starts a new execution when the version is replayed after its execution closed', async () => {
+    const body = tripsToSplit();
+    const { record, execution: first } = await ingestOnAws('trips/replayed.csv', body);
+
+    const [replayed] = await handleS3Event(eventOf(record), ingestRt);
+
+    const second = sfn.executions.at(-1);
+    expect(second?.name).toMatch(new RegExp(`^${first.name}-[0-9a-z]+$`));
+    expect(replayed).toMatchObject({ status: 'planned', execution: second?.arn });
+    sfn.close(second?.arn as string, 'SUCCEEDED');
   });
 });

@@ -1,12 +1,22 @@
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { sourceId } from '@lakehouse/contract';
 import type { ChunkContext } from './phases/context';
 import type { PlannedFile } from './phases/plan';
 
+/** The execution that processes a planned file; `alreadyRunning` when an earlier start for the same version still runs. */
+export interface StartedExecution {
+  arn: string;
+  alreadyRunning?: boolean;
+}
+
 /** Where a planned file's chunks run on AWS: one execution of the chunk state machine per file. */
 export interface ChunkExecutions {
-  /** Starts the file's execution; its ARN. */
-  start(planned: PlannedFile): Promise<string>;
+  start(planned: PlannedFile): Promise<StartedExecution>;
 }
 
 /**
@@ -23,25 +33,51 @@ export function executionInput({ plan, context }: PlannedFile): ChunkExecutionIn
 }
 
 /**
- * An execution name a reader can trace to its file (the id its output keys
- * carry), unique per start: a name stays taken for 90 days, and a file
- * replayed after a failed execution must start a new one.
+ * The first execution of a raw object version is named by the id its output
+ * keys carry, so a second start for the same version (S3 delivers an event
+ * at least once; a reconcile may overlap a running file) finds it.
  */
-export function executionName(context: ChunkContext, now: Date): string {
-  return `${sourceId(context.raw.key, context.version)}-${now.getTime().toString(36)}`;
+export function executionName(context: ChunkContext): string {
+  return sourceId(context.raw.key, context.version);
 }
 
+/** A later execution of the same version (a replay after the first closed): the name and when, as names stay taken for 90 days. */
+export function replayExecutionName(context: ChunkContext, now: Date): string {
+  return `${executionName(context)}-${now.getTime().toString(36)}`;
+}
+
+/**
+ * Starts executions with StartExecution. A version already being processed
+ * is not started twice: Step Functions refuses a name taken by an execution
+ * (ExecutionAlreadyExists), and when that one still runs, it is the answer;
+ * when it has closed, the file is being replayed and gets an execution of
+ * its own. Two chunked runs of one file at once would share its parts.
+ */
 export class StateMachineChunkExecutions implements ChunkExecutions {
   constructor(
     private readonly sfn: SFNClient,
     private readonly stateMachineArn: string,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async start(planned: PlannedFile): Promise<string> {
+  async start(planned: PlannedFile): Promise<StartedExecution> {
+    const name = executionName(planned.context);
+    try {
+      return { arn: await this.startNamed(name, planned) };
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+    const arn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const { status } = await this.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    if (status === 'RUNNING') return { arn, alreadyRunning: true };
+    return { arn: await this.startNamed(replayExecutionName(planned.context, this.now()), planned) };
+  }
+
+  private async startNamed(name: string, planned: PlannedFile): Promise<string> {
     const response = await this.sfn.send(
       new StartExecutionCommand({
         stateMachineArn: this.stateMachineArn,
-        name: executionName(planned.context, new Date()),
+        name,
         input: JSON.stringify(executionInput(planned)),
       }),
     );

@@ -46,7 +46,10 @@ export async function ingestInChunks(
     if ('notSplit' in planned) return planned;
     if ('executions' in options) {
       const execution = await options.executions.start(planned);
-      return { status: 'planned', dataset: dataset.name, chunks: planned.items.length, execution };
+      if (execution.alreadyRunning) {
+        return { status: 'skipped', reason: `already being processed in chunks by ${execution.arn}` };
+      }
+      return { status: 'planned', dataset: dataset.name, chunks: planned.items.length, execution: execution.arn };
     }
     return await runLocally(planned, deps, options);
   } catch (error) {
