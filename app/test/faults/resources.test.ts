@@ -51,6 +51,14 @@ describe('resources: DuckDB at its memory limit', () => {
     expect(outcome).toMatchObject({ status: 'ingested' });
     const { silverRows, rejectedRows } = outcome as Extract<IngestOutcome, { status: 'ingested' }>;
     expect(silverRows + rejectedRows).toBe(600_000);
+    // A parallel scan of 36 MB: every row keeps its number in the file (trip n is row n).
+    const { silverKey, rejectsKey } = outcome as { silverKey: string; rejectsKey: string };
+    const misnumbered =
+      "select count(*) filter (where _source_row <> cast(split_part(trip_id, '-', 2) as bigint)) as n from t";
+    expect(await lake.readParquet(BUCKETS.silver, silverKey, misnumbered)).toEqual([{ n: 0n }]);
+    expect(await lake.readParquet(BUCKETS.silver, rejectsKey, `${misnumbered} where trip_id <> ''`)).toEqual([
+      { n: 0n },
+    ]);
     await expectCleanOutcome(lake, record, uploaded, outcome);
     const gold = await lake.list(BUCKETS.gold, 'trips/daily_zone_revenue/');
     const trips = await Promise.all(
