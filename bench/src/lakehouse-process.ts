@@ -19,6 +19,10 @@ export interface EventLine {
   rejectedRows?: number;
   reason?: string;
   error?: string;
+  /** Processed in this many chunks; absent when whole. */
+  chunks?: number;
+  /** Above the chunk size but processed whole: why. */
+  notSplit?: string;
 }
 
 /** A local lakehouse running in its own process group, as `pnpm dev` starts it. */
@@ -36,6 +40,13 @@ export interface LakehouseProcess {
 export interface LakehouseProcessOptions {
   dataDir: string;
   memoryMb: number;
+  /** Files above `mb` in chunks, `concurrency` at once (`pnpm dev --chunk-mb --chunk-concurrency`); none: every file whole. */
+  chunks?: ChunkSettings;
+}
+
+export interface ChunkSettings {
+  mb: number;
+  concurrency: number;
 }
 
 const BANNER = /\bon (http:\/\/127\.0\.0\.1:\d+)/;
@@ -53,6 +64,9 @@ export async function startLakehouseProcess(options: LakehouseProcessOptions): P
     ...tsxNodeArgs(),
     DEV_SCRIPT,
     ...['--port', '0', '--data-dir', options.dataDir, '--concurrency', '1', '--memory-mb', String(options.memoryMb)],
+    ...(options.chunks
+      ? ['--chunk-mb', String(options.chunks.mb), '--chunk-concurrency', String(options.chunks.concurrency)]
+      : []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: APP_DIR,

@@ -2,7 +2,7 @@ import { wholeNumber as atLeast, parseCommandLine, UsageError } from '@lakehouse
 
 export { UsageError };
 
-export const SCENARIOS = ['comparison', 'gold-growth', 'cold-start', 'memory'] as const;
+export const SCENARIOS = ['comparison', 'gold-growth', 'cold-start', 'memory', 'chunks'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -16,18 +16,21 @@ export interface BenchOptions {
   goldFiles: number;
   goldRows: number;
   memoryRows: number[];
+  /** The chunks scenario's file size. */
+  chunkRows: number;
 }
 
 export const USAGE = `pnpm bench [options]
 
   --scenarios LIST    comma list of ${SCENARIOS.join(', ')}
-                      (default comparison,gold-growth,cold-start; memory is slow, so opt-in)
+                      (default comparison,gold-growth,cold-start; memory and chunks are slow, so opt-in)
   --rows N            comparison file size in trips (default 5000000)
   --runs N            runs per step, median reported (default 3)
   --memory-mb N       Lambda memory size DuckDB is sized for (default 2048)
   --gold-files N      gold-growth: files uploaded one after another (default 12)
   --gold-rows N       gold-growth: new trips per file (default 400000)
   --memory-rows LIST  memory: file sizes in trips (default 5000000,20000000)
+  --chunk-rows N      chunks: file size in trips, whole vs --chunk-mb 64 --chunk-concurrency 2 (default 10000000)
   -h, --help          this help`;
 
 /** The command line (`--help` prints USAGE and exits; a wrong option exits 2). */
@@ -42,6 +45,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'gold-files': { type: 'string', default: '12' },
       'gold-rows': { type: 'string', default: '400000' },
       'memory-rows': { type: 'string', default: '5000000,20000000' },
+      'chunk-rows': { type: 'string', default: '10000000' },
     },
     argv,
   );
@@ -53,6 +57,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     goldFiles: wholeNumber('--gold-files', values['gold-files']),
     goldRows: wholeNumber('--gold-rows', values['gold-rows']),
     memoryRows: list(values['memory-rows']).map((raw) => wholeNumber('--memory-rows', raw)),
+    chunkRows: wholeNumber('--chunk-rows', values['chunk-rows']),
   };
 }
 

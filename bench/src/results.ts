@@ -1,5 +1,6 @@
 import type { Machine } from './machine';
 import type { BenchOptions } from './options';
+import type { ChunksResult } from './scenarios/chunks';
 import type { ColdStartResult } from './scenarios/cold-start';
 import type { ComparisonResult } from './scenarios/comparison';
 import type { GoldGrowthResult } from './scenarios/gold-growth';
@@ -17,6 +18,7 @@ export interface BenchResults {
   goldGrowth?: GoldGrowthResult;
   coldStart?: ColdStartResult;
   memory?: MemoryResult;
+  chunks?: ChunksResult;
   /** Any entry makes the bench exit non-zero. */
   failures: string[];
 }
@@ -43,5 +45,15 @@ export function failuresOf(results: Omit<BenchResults, 'failures'>): string[] {
   if (results.coldStart && !results.coldStart.allIngested)
     failures.push('cold-start: an ingestion did not end ingested');
   for (const size of results.memory?.sizes ?? []) failures.push(pipelineFailure(`memory ${size.rows} rows`, size));
+  const chunks = results.chunks;
+  for (const [way, runs] of Object.entries(chunks?.runs ?? {})) {
+    for (const [index, run] of runs.entries()) failures.push(pipelineFailure(`chunks ${way} run ${index + 1}`, run));
+  }
+  for (const [index, run] of (chunks?.runs.chunked ?? []).entries()) {
+    if (run.status === 'ingested' && run.chunks === null) {
+      failures.push(`chunks chunked run ${index + 1}: processed whole (${run.reason ?? 'no reason given'})`);
+    }
+  }
+  if (chunks && !chunks.sameCounts) failures.push('chunks: whole and chunked runs wrote different row counts');
   return failures.filter((failure): failure is string => failure !== undefined);
 }

@@ -3,13 +3,14 @@ import type { DuckdbSizing } from './lambda-duckdb';
 import type { BenchOptions } from './options';
 import { progressLine } from './progress';
 import type { BenchResults } from './results';
+import { runChunks } from './scenarios/chunks';
 import { runColdStart } from './scenarios/cold-start';
 import { runComparison } from './scenarios/comparison';
 import { runGoldGrowth } from './scenarios/gold-growth';
 import { runMemory } from './scenarios/memory';
 import type { TripsFiles } from './trips-files';
 
-type ScenarioResults = Pick<BenchResults, 'comparison' | 'goldGrowth' | 'coldStart' | 'memory'>;
+type ScenarioResults = Pick<BenchResults, 'comparison' | 'goldGrowth' | 'coldStart' | 'memory' | 'chunks'>;
 
 /** Small files for the cold start: the load and set-up should dominate, not the data. */
 const COLD_START_ROWS = 100;
@@ -61,6 +62,12 @@ export async function runScenarios(options: BenchOptions, sizing: DuckdbSizing, 
     for (const rows of options.memoryRows) files.push(await sized(rows));
     progressLine('\nmemory: one file per size, each into a fresh lakehouse');
     results.memory = await runMemory(files, options.memoryMb);
+  }
+
+  if (selected.has('chunks')) {
+    const file = await sized(options.chunkRows);
+    progressLine('\nchunks: one file whole, then in chunks, each into a fresh lakehouse');
+    results.chunks = await runChunks(file, options.runs, options.memoryMb);
   }
   return results;
 }

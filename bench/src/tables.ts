@@ -1,10 +1,12 @@
 import { formatCount } from '@lakehouse/app/local/terminal';
 import type { BenchResults } from './results';
+import type { ChunksResult } from './scenarios/chunks';
 import type { ColdStartResult } from './scenarios/cold-start';
 import type { ComparisonResult, StepSummary } from './scenarios/comparison';
 import type { GoldGrowthResult } from './scenarios/gold-growth';
 import type { MemoryResult } from './scenarios/memory';
 import type { Spread } from './stats';
+import type { PipelineFigures } from './steps/pipeline';
 
 /** A table of figures, rendered alike in the console and in markdown. */
 export interface Table {
@@ -27,6 +29,7 @@ export function summaryTables(results: BenchResults): Table[] {
     results.goldGrowth && goldGrowthTable(results.goldGrowth),
     results.coldStart && coldStartTable(results.coldStart),
     results.memory && memoryTable(results.memory),
+    results.chunks && chunksTable(results.chunks),
   ].filter((table): table is Table => table !== undefined);
 }
 
@@ -36,6 +39,7 @@ export function rawTables(results: BenchResults): Table[] {
     results.comparison && comparisonRunsTable(results.comparison),
     results.goldGrowth && goldGrowthFilesTable(results.goldGrowth),
     results.coldStart && coldStartRunsTable(results.coldStart),
+    results.chunks && chunksRunsTable(results.chunks),
   ].filter((table): table is Table => table !== undefined);
 }
 
@@ -121,6 +125,69 @@ function memoryTable(result: MemoryResult): Table {
       size.status,
     ]),
     notes: [`Time per trip, largest over smallest size: ${fixed(result.largestOverSmallest)} (1 is linear).`],
+  };
+}
+
+function chunksTable(result: ChunksResult): Table {
+  const { chunks } = result;
+  const way = (name: string, summary: ChunksResult['whole'], ratio: string) => [
+    name,
+    fixed(summary.seconds.median),
+    range(summary.seconds),
+    ratio,
+    mb(summary.peakRssMb),
+  ];
+  return {
+    title:
+      `Chunks: ${formatCount(result.rows)} trips, ${(result.fileBytes / MB).toFixed(1)} MB of CSV, whole vs ` +
+      `--chunk-mb ${chunks.mb} --chunk-concurrency ${chunks.concurrency}, median of ${result.runs.whole.length}`,
+    header: ['way', 'median s', 'min–max s', '÷ whole', 'peak RSS MB'],
+    rows: [
+      way('whole (one invocation)', result.whole, '1.00'),
+      way(`in ${result.chunked.chunkCount ?? '?'} chunks`, result.chunked, fixed(result.chunkedOverWhole)),
+    ],
+    notes: [
+      'From upload complete to the lakehouse line for the file, each run into a fresh lakehouse; peak RSS sums the ' +
+        'lakehouse process group (S3 server included), sampled every 100 ms.',
+      'Chunks run inside the lakehouse process, sharing one DuckDB instance: a chunk worker has no process of its own, ' +
+        "so its peak is at most the process's peak shown here (which includes the commit, the S3 server and Node).",
+      `Same silver and rejected row counts in every run: ${result.sameCounts ? 'yes' : 'NO'}.`,
+    ],
+  };
+}
+
+function chunksRunsTable(result: ChunksResult): Table {
+  const row = (way: string, run: PipelineFigures, index: number) => [
+    String(index + 1),
+    way,
+    msToS(run.ms),
+    msToS(run.uploadMs),
+    msToS(run.handlerMs),
+    msToS(run.goldMs),
+    run.chunks === null ? '' : String(run.chunks),
+    formatCount(run.silverRows ?? 0),
+    formatCount(run.rejectedRows ?? 0),
+    mb(run.peakRssMb),
+  ];
+  return {
+    title: 'Chunks, every run',
+    header: [
+      'run',
+      'way',
+      'pipeline s',
+      'upload s',
+      'handler s',
+      'gold s',
+      'chunks',
+      'silver rows',
+      'rejected rows',
+      'RSS MB',
+    ],
+    rows: result.runs.whole.flatMap((whole, index) => {
+      const chunked = result.runs.chunked[index];
+      return [row('whole', whole, index), ...(chunked ? [row('chunked', chunked, index)] : [])];
+    }),
+    notes: [],
   };
 }
 

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type LakehouseProcess, startLakehouseProcess } from '../lakehouse-process';
+import { type ChunkSettings, type LakehouseProcess, startLakehouseProcess } from '../lakehouse-process';
 import { BUCKETS, GOLD_TRIPS_PREFIX, listKeys, localClient, SILVER_TRIPS_PREFIX } from '../s3-objects';
 import { scratchDir } from '../scratch';
 import type { TripsFile } from '../trips-files';
@@ -20,6 +20,8 @@ export interface PipelineFigures {
   /** The silver object and the gold partitions were found by listing. */
   outputsFound: boolean;
   goldPartitions: number;
+  /** Chunks the file was processed in; null when whole. */
+  chunks: number | null;
   reason?: string;
 }
 
@@ -27,10 +29,11 @@ export interface PipelineFigures {
 export async function withLakehouse<T>(
   memoryMb: number,
   use: (lakehouse: LakehouseProcess, client: S3Client) => Promise<T>,
+  chunks?: ChunkSettings,
 ): Promise<T> {
   const home = await scratchDir('pipeline');
   try {
-    const lakehouse = await startLakehouseProcess({ dataDir: home, memoryMb });
+    const lakehouse = await startLakehouseProcess({ dataDir: home, memoryMb, ...(chunks ? { chunks } : {}) });
     const client = localClient(lakehouse.endpoint);
     try {
       return await use(lakehouse, client);
@@ -43,27 +46,42 @@ export async function withLakehouse<T>(
   }
 }
 
-/** The real pipeline end to end on one file: upload to a fresh lakehouse, wait for its line, check its outputs. */
-export function runPipeline(file: TripsFile, key: string, memoryMb: number): Promise<PipelineFigures> {
-  return withLakehouse(memoryMb, async (lakehouse, client) => {
-    const { line, uploadMs, pipelineMs, peakRssMb } = await ingestOne(lakehouse, client, file.path, key);
-    const silverKeys = await listKeys(client, BUCKETS.silver, SILVER_TRIPS_PREFIX);
-    const goldKeys = (await listKeys(client, BUCKETS.gold, GOLD_TRIPS_PREFIX)).filter((k) => k.endsWith('.parquet'));
-    const silverFound = line.silverKey
-      ? silverKeys.includes(line.silverKey)
-      : silverKeys.some((k) => k.endsWith('.parquet'));
-    return {
-      status: line.status,
-      ms: pipelineMs,
-      uploadMs,
-      handlerMs: line.ms,
-      goldMs: line.goldMs ?? null,
-      silverRows: line.silverRows ?? null,
-      rejectedRows: line.rejectedRows ?? null,
-      peakRssMb,
-      outputsFound: silverFound && goldKeys.length > 0,
-      goldPartitions: goldKeys.length,
-      ...(line.status === 'ingested' ? {} : { reason: line.reason ?? line.error ?? 'no reason given' }),
-    };
-  });
+/**
+ * The real pipeline end to end on one file: upload to a fresh lakehouse, wait
+ * for its line, check its outputs. With `chunks`, the lakehouse processes
+ * files above their size in chunks.
+ */
+export function runPipeline(
+  file: TripsFile,
+  key: string,
+  memoryMb: number,
+  chunks?: ChunkSettings,
+): Promise<PipelineFigures> {
+  return withLakehouse(
+    memoryMb,
+    async (lakehouse, client) => {
+      const { line, uploadMs, pipelineMs, peakRssMb } = await ingestOne(lakehouse, client, file.path, key);
+      const silverKeys = await listKeys(client, BUCKETS.silver, SILVER_TRIPS_PREFIX);
+      const goldKeys = (await listKeys(client, BUCKETS.gold, GOLD_TRIPS_PREFIX)).filter((k) => k.endsWith('.parquet'));
+      const silverFound = line.silverKey
+        ? silverKeys.includes(line.silverKey)
+        : silverKeys.some((k) => k.endsWith('.parquet'));
+      return {
+        status: line.status,
+        ms: pipelineMs,
+        uploadMs,
+        handlerMs: line.ms,
+        goldMs: line.goldMs ?? null,
+        silverRows: line.silverRows ?? null,
+        rejectedRows: line.rejectedRows ?? null,
+        peakRssMb,
+        outputsFound: silverFound && goldKeys.length > 0,
+        goldPartitions: goldKeys.length,
+        chunks: line.chunks ?? null,
+        ...(line.status === 'ingested' ? {} : { reason: line.reason ?? line.error ?? 'no reason given' }),
+        ...(line.notSplit ? { reason: `not split: ${line.notSplit}` } : {}),
+      };
+    },
+    chunks,
+  );
 }
