@@ -100,7 +100,7 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
     const partOfChunk2 = (key: string, eTag: string) => ({
       method: 'PUT' as const,
       bucket: BUCKETS.silver,
-      key: chunkPartKey(key, eTag, 2, 'silver'),
+      key: chunkPartKey(key, eTag, 2, 'staged'),
       fault: { status: 500, code: 'InternalError' },
     });
 

@@ -113,7 +113,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
     const partOfChunk2 = (key: string, eTag: string) => ({
       method: 'PUT' as const,
       bucket: BUCKETS.silver,
-      key: chunkPartKey(key, eTag, 2, 'silver'),
+      key: chunkPartKey(key, eTag, 2, 'staged'),
       fault: { status: 500, code: 'InternalError' },
     });
 

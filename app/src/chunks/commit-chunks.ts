@@ -1,100 +1,92 @@
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PoisonFileError } from '../errors';
-import { ROW_COLUMN } from '../ingest/read-raw';
-import { PARQUET } from '../ingest/transform';
-import { copyRows, sqlString } from '../io/duckdb';
+import { type Lineage, publishStaged, type StagedPart, type TransformResult } from '../ingest/transform';
+import { sqlString } from '../io/duckdb';
+import { downloadToFile } from '../io/s3-io';
 import type { ChunkPart } from './process-chunk';
 
-/** Where each part's rows and lines start in the whole file. */
-interface Numbered {
-  part: ChunkPart;
-  silverPath: string;
-  rejectsPath?: string;
-  rowsBefore: number;
-  /** Added to a rejected line's number in its chunk file to give its line in the whole file. */
-  lineOffset: number;
+/** Where the commit keeps one chunk's parts (downloadParts writes them, assembleParts reads them). */
+function partPaths(part: ChunkPart, dir: string) {
+  const stem = String(part.index).padStart(5, '0');
+  return { staged: join(dir, `staged-${stem}.parquet`), lines: join(dir, `lines-${stem}.parquet`) };
 }
 
-export interface AssembledFile {
-  silverRows: number;
-  rejectedRows: number;
+/** The parts of a file's chunks from the silver bucket's staging prefix into `dir`, where assembleParts reads them. */
+export async function downloadParts(
+  s3: S3Client,
+  bucket: string,
+  parts: readonly ChunkPart[],
+  dir: string,
+): Promise<void> {
+  for (const part of parts) {
+    const paths = partPaths(part, dir);
+    await downloadToFile(s3, { bucket, key: part.stagedKey }, paths.staged);
+    if (part.linesKey) await downloadToFile(s3, { bucket, key: part.linesKey }, paths.lines);
+  }
 }
 
 /**
- * The commit's assembly: the parts (downloaded to `dir`, in chunk order)
- * become the file's one silver object and one rejects object, exactly as the
- * single-invocation path writes them: `_source_row` is the row's number in
- * the whole file (the rows read by earlier chunks come first), `_source_line`
- * the rejected line's. A file with no row read is poison as it is there.
+ * The commit's assembly: the staged parts (downloaded to `dir`, in chunk
+ * order) published at once into the file's one silver object and one
+ * rejects object, with the single-invocation path's own publish, so every
+ * row is encoded to silver once, streamed, never sorted: `_source_row` is the
+ * row's number in the whole file (the rows read by earlier chunks come
+ * first), `_source_line` the rejected line's. A file with no row read is
+ * poison as it is there.
  */
 export async function assembleParts(
   connection: DuckDBConnection,
   parts: readonly ChunkPart[],
   dir: string,
   paths: { silver: string; rejects: string },
-  format: 'csv' | 'parquet',
-): Promise<AssembledFile> {
-  const numbered: Numbered[] = [];
+  { format, lineage }: { format: 'csv' | 'parquet'; lineage: Lineage },
+): Promise<TransformResult> {
+  const staged: StagedPart[] = [];
+  const lines: Array<{ path: string; lineOffset: number }> = [];
   let rowsBefore = 0;
   let lineFeedsBefore = 0;
   for (const part of parts) {
-    numbered.push({
-      part,
-      silverPath: join(dir, `silver-${part.index}.parquet`),
-      ...(part.rejectsKey ? { rejectsPath: join(dir, `rejects-${part.index}.parquet`) } : {}),
-      rowsBefore,
-      lineOffset: lineFeedsBefore - part.prefixLines,
-    });
+    const { staged: stagedPath, lines: linesPath } = partPaths(part, dir);
+    staged.push({ path: stagedPath, rowsBefore });
+    // A rejected line's number in its chunk file counts the header put in front of it.
+    if (part.linesKey) lines.push({ path: linesPath, lineOffset: lineFeedsBefore - part.prefixLines });
     rowsBefore += part.stagedRows;
     lineFeedsBefore += part.lineFeeds;
   }
   const stagedRows = rowsBefore;
   const rejectedLines = parts.reduce((sum, part) => sum + part.rejectedLines, 0);
-  const silverRows = await copyRows(
-    connection,
-    numbered
-      .map(
-        ({ silverPath, rowsBefore }) =>
-          `select * replace (${ROW_COLUMN} + ${rowsBefore} as ${ROW_COLUMN}) from read_parquet(${sqlString(silverPath)})`,
-      )
-      .join(' union all ')
-      .concat(` order by ${ROW_COLUMN}`),
-    paths.silver,
-    PARQUET,
-  );
-  const withRejects = numbered.filter((entry) => entry.rejectsPath);
-  const rejectedRows =
-    withRejects.length === 0
-      ? 0
-      : await copyRows(
-          connection,
-          withRejects
-            .map(
-              ({ rejectsPath, rowsBefore, lineOffset }) =>
-                `(select * replace (${ROW_COLUMN} + ${rowsBefore} as ${ROW_COLUMN}, _source_line + ${lineOffset} as _source_line)
-                  from read_parquet(${sqlString(rejectsPath as string)}))`,
-            )
-            .join(' union all by name ')
-            .concat(` order by ${ROW_COLUMN} nulls last, _source_line`),
-          paths.rejects,
-          PARQUET,
-        );
-  if (stagedRows === 0 && rejectedLines > 0) {
+  const rejectedLinesFrom = linesInFile(lines);
+  if (stagedRows === 0 && rejectedLinesFrom) {
     throw new PoisonFileError(
       'unreadable',
-      `no line of the csv file could be read as its header says: ${await firstRejectedLines(connection, paths.rejects)}`,
+      `no line of the csv file could be read as its header says: ${await firstRejectedLines(connection, rejectedLinesFrom)}`,
     );
   }
   if (stagedRows === 0) throw new PoisonFileError('empty', `the ${format} file has no rows`);
-  return { silverRows, rejectedRows };
+  return publishStaged(
+    connection,
+    stagedRows,
+    lineage,
+    { staged, ...paths },
+    { hasRules: true, rejectedLines, ...(rejectedLinesFrom ? { rejectedLinesFrom } : {}) },
+  );
+}
+
+/** The chunks' rejected lines, numbered in the whole file; undefined when there are none. */
+function linesInFile(lines: ReadonlyArray<{ path: string; lineOffset: number }>): string | undefined {
+  if (lines.length === 0) return undefined;
+  const files = lines.map((entry) => sqlString(entry.path)).join(', ');
+  const offsets = lines.map((entry) => entry.lineOffset).join(', ');
+  return `select * replace (_source_line + [${offsets}][file_index::bigint + 1] as _source_line)
+          from read_parquet([${files}])`;
 }
 
 /** As the single-invocation path quotes them: `line 3: Expected Number of Columns: 2 Found: 4`. */
-async function firstRejectedLines(connection: DuckDBConnection, rejectsPath: string, count = 3): Promise<string> {
+async function firstRejectedLines(connection: DuckDBConnection, rejectedLines: string, count = 3): Promise<string> {
   const reader = await connection.runAndReadAll(
-    `select _source_line, _error from read_parquet(${sqlString(rejectsPath)})
-     where _source_line is not null order by _source_line limit ${count}`,
+    `select _source_line, _error from (${rejectedLines}) order by _source_line limit ${count}`,
   );
   return reader
     .getRowObjectsJS()

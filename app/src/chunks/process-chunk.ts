@@ -6,9 +6,15 @@ import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import type { CsvDialect } from '../ingest/csv-dialect';
 import type { DetectedFormat } from '../ingest/formats';
-import { clearRejectedLines, countRejectedLines, createRawInputView, openRawFile } from '../ingest/read-raw';
-import { type Lineage, publishStaged, stageDataset } from '../ingest/transform';
-import { withConnection } from '../io/duckdb';
+import {
+  clearRejectedLines,
+  countRejectedLines,
+  createRawInputView,
+  openRawFile,
+  rejectedLinesSelect,
+} from '../ingest/read-raw';
+import { type Lineage, PARQUET, stageDataset } from '../ingest/transform';
+import { copyRows, withConnection } from '../io/duckdb';
 import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
 import type { ByteRange, RowGroupChunk, TextChunk } from './plan-chunks';
 import { scanRecords } from './record-boundaries';
@@ -39,15 +45,20 @@ export interface ParquetSource {
   footer: ByteRange;
 }
 
-/** One chunk's parts in the silver bucket's staging prefix, and what the commit needs to number its rows. */
+/**
+ * One chunk's parts in the silver bucket's staging prefix, and what the
+ * commit needs to number its rows: its staged rows (the dataset's SQL and
+ * rules applied, as the single-invocation path stages a whole file) and the
+ * CSV lines it could not read. Plain JSON: on AWS it travels between steps.
+ */
 export interface ChunkPart {
   index: number;
-  silverKey: string;
-  rejectsKey?: string;
+  /** The staged rows (lz4 Parquet, as one invocation stages them): every row read, in order. */
+  stagedKey: string;
+  /** The lines that could not be read as the header says, numbered in the chunk; only when there are some. */
+  linesKey?: string;
   /** Rows read (silver and rule rejects): the next chunk's rows are numbered after them. */
   stagedRows: number;
-  silverRows: number;
-  rejectedRows: number;
   /** CSV lines that could not be read as the header says. */
   rejectedLines: number;
   /** The chunk's own line feeds (not the header's put in front). */
@@ -62,10 +73,12 @@ export class NotSplittableError extends Error {
 }
 
 /**
- * One chunk, as the single-invocation path does a whole file: ranged GET ->
- * DuckDB (the dataset's SQL and rules) -> a silver part and a rejects part,
- * numbered within the chunk (the commit renumbers them in the whole file).
- * Parts are deterministic keys: a retried chunk overwrites its own.
+ * One chunk, as the single-invocation path stages a whole file: ranged GET ->
+ * DuckDB (the dataset's SQL and rules) -> a staged part and, when some lines
+ * could not be read, a lines part, numbered within the chunk. The commit
+ * publishes every part at once, numbered in the whole file, so each row is
+ * encoded to silver once, as one invocation encodes it. Parts are
+ * deterministic keys: a retried chunk overwrites its own.
  */
 export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChunk): Promise<ChunkPart> {
   const { s3, cfg, source } = job;
@@ -76,11 +89,7 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
         ? await downloadCsvChunk(job, source, chunk, dir)
         : // A Parquet file is planned by row groups: its chunks are row-group chunks.
           await downloadParquetChunk(job, source, chunk as RowGroupChunk, dir);
-    const paths = {
-      staged: join(dir, 'staged.parquet'),
-      silver: join(dir, 'silver.parquet'),
-      rejects: join(dir, 'rejects.parquet'),
-    };
+    const paths = { staged: join(dir, 'staged.parquet'), lines: join(dir, 'lines.parquet') };
     const result = await withConnection(cfg, async (connection) => {
       const file = await openRawFile(connection, input.path, input.detected, { allVarchar: true, ...input.read });
       await createRawInputView(connection, file);
@@ -88,21 +97,20 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
       const columns = { columns: file.columns, format: source.format };
       const stagedRows = await stageDataset(connection, job.dataset, columns, paths.staged);
       const rejectedLines = await countRejectedLines(connection);
-      const published = await publishStaged(connection, stagedRows, job.lineage, paths, {
-        hasRules: true,
-        rejectedLines,
-      });
-      return { stagedRows, rejectedLines, ...published };
+      if (rejectedLines > 0) await copyRows(connection, rejectedLinesSelect(), paths.lines, PARQUET);
+      return { stagedRows, rejectedLines };
     });
-    const silverKey = chunkPartKey(job.object.key, job.version, chunk.index, 'silver');
-    const rejectsKey =
-      result.rejectedRows > 0 ? chunkPartKey(job.object.key, job.version, chunk.index, 'rejects') : undefined;
-    if (rejectsKey) await uploadFile(s3, cfg.silverBucket, rejectsKey, paths.rejects, PARQUET_TYPE);
-    await uploadFile(s3, cfg.silverBucket, silverKey, paths.silver, PARQUET_TYPE);
+    // The chunk's input is read: free its temp storage before the upload.
+    await rm(input.path, { force: true });
+    const stagedKey = chunkPartKey(job.object.key, job.version, chunk.index, 'staged');
+    const linesKey =
+      result.rejectedLines > 0 ? chunkPartKey(job.object.key, job.version, chunk.index, 'lines') : undefined;
+    if (linesKey) await uploadFile(s3, cfg.silverBucket, linesKey, paths.lines, PARQUET_TYPE);
+    await uploadFile(s3, cfg.silverBucket, stagedKey, paths.staged, PARQUET_TYPE);
     return {
       index: chunk.index,
-      silverKey,
-      ...(rejectsKey ? { rejectsKey } : {}),
+      stagedKey,
+      ...(linesKey ? { linesKey } : {}),
       ...result,
       lineFeeds: input.lineFeeds,
       prefixLines: input.prefixLines,

@@ -152,22 +152,54 @@ function flatten(nodes: readonly PlanNode[]): PlanNode[] {
 }
 
 /**
+ * A chunked file's staged part, in chunk order: its rows are numbered after
+ * the `rowsBefore` rows of the parts before it, as one staged file would number them.
+ */
+export interface StagedPart {
+  path: string;
+  rowsBefore: number;
+}
+
+/**
+ * The staged rows and each one's `_source_row`: a staged file's rows are
+ * numbered by their position in it; a chunked file's parts are read in
+ * order, as one file, each part's positions counted from its `rowsBefore`.
+ */
+function stagedRelation(staged: string | readonly StagedPart[]): { from: string; rowNumber: string } {
+  if (typeof staged === 'string') {
+    return { from: `read_parquet(${sqlString(staged)}, file_row_number = true)`, rowNumber: 'file_row_number + 1' };
+  }
+  const files = staged.map((part) => sqlString(part.path)).join(', ');
+  const rowsBefore = staged.map((part) => part.rowsBefore).join(', ');
+  return {
+    from: `read_parquet([${files}], file_row_number = true)`,
+    rowNumber: `file_row_number + 1 + [${rowsBefore}][file_index::bigint + 1]`,
+  };
+}
+
+/**
  * Staged rows -> silver (and rejects when some failed a rule, or some CSV
  * lines could not be read as the header says). `_source_row` is the row's
- * position in the staged file, which holds every row read, in order. A
- * dataset's rejects always have the same columns (a catalog declares them):
- * the rule's, and the line's (`_source_line`, `_error`, `_raw_line`), null
- * where they do not apply.
+ * position in the staged file, which holds every row read, in order (or in
+ * the file's staged parts, see `StagedPart`). A dataset's rejects always have
+ * the same columns (a catalog declares them): the rule's, and the line's
+ * (`_source_line`, `_error`, `_raw_line`), null where they do not apply. The
+ * rejected lines are read from DuckDB's rejects tables of the staging pass,
+ * or from `rejectedLinesFrom` (a select of the same columns).
  */
 export async function publishStaged(
   connection: DuckDBConnection,
   stagedRows: number,
   lineage: Lineage,
-  paths: TransformPaths,
-  { hasRules, rejectedLines = 0 }: { hasRules: boolean; rejectedLines?: number },
+  paths: Omit<TransformPaths, 'staged'> & { staged: string | readonly StagedPart[] },
+  {
+    hasRules,
+    rejectedLines = 0,
+    rejectedLinesFrom = rejectedLinesSelect(),
+  }: { hasRules: boolean; rejectedLines?: number; rejectedLinesFrom?: string },
 ): Promise<TransformResult> {
-  const staged = `read_parquet(${sqlString(paths.staged)}, file_row_number = true)`;
-  const rowNumber = `file_row_number + 1 as ${ROW_COLUMN}`;
+  const { from: staged, rowNumber: position } = stagedRelation(paths.staged);
+  const rowNumber = `${position} as ${ROW_COLUMN}`;
   const extras = hasRules ? `, ${PASSED}, ${FAILED_RULES}, ${RAW_VALUES}` : '';
   const silverRows = await copyRows(
     connection,
@@ -184,7 +216,7 @@ export async function publishStaged(
               null::bigint as _source_line, null::varchar as _error, null::varchar as _raw_line,
               unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
        from ${staged} where not ${PASSED}`,
-    rejectedLines > 0 && `select *, ${lineageColumns(lineage)} from (${rejectedLinesSelect()})`,
+    rejectedLines > 0 && `select *, ${lineageColumns(lineage)} from (${rejectedLinesFrom})`,
   ].filter((select): select is string => typeof select === 'string');
   await copyRows(
     connection,

@@ -118,8 +118,8 @@ export function chunkPartsPrefix(rawKey: string, versionOrEtag: string): string 
   return `${CHUNKS_PREFIX}/${folderOf(datasetOf(rawKey))}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}/`;
 }
 
-/** One chunk's silver or rejects part: `<parts prefix>/silver-00003.parquet`. */
-export function chunkPartKey(rawKey: string, versionOrEtag: string, index: number, kind: 'silver' | 'rejects'): string {
+/** One chunk's staged part or its unreadable lines: `<parts prefix>/staged-00003.parquet`. */
+export function chunkPartKey(rawKey: string, versionOrEtag: string, index: number, kind: 'staged' | 'lines'): string {
   return `${chunkPartsPrefix(rawKey, versionOrEtag)}${kind}-${String(index).padStart(5, '0')}.parquet`;
 }
 

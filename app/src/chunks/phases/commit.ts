@@ -7,9 +7,9 @@ import type { IngestOutcome } from '../../ingest/ingest-object';
 import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
-import { deleteObject, downloadToFile, getJsonIfExists, listKeys, uploadFile } from '../../io/s3-io';
+import { deleteObject, getJsonIfExists, listKeys, uploadFile } from '../../io/s3-io';
 import { conformToSchema } from '../../schema/conform-silver';
-import { assembleParts } from '../commit-chunks';
+import { assembleParts, downloadParts } from '../commit-chunks';
 import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
 import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from './context';
 
@@ -65,7 +65,7 @@ export async function removeParts(
   }
 }
 
-/** The parts downloaded and assembled, the schema conformed, rejects then silver published, one gold job. */
+/** The staged parts downloaded and published as one file, the schema conformed, rejects then silver uploaded, one gold job. */
 async function publish(
   context: ChunkContext,
   dataset: Dataset,
@@ -75,23 +75,10 @@ async function publish(
 ): Promise<IngestOutcome> {
   const { raw, version, format } = context;
   const lineage: Lineage = lineageOf(context);
-  for (const part of parts) {
-    await downloadToFile(
-      s3,
-      { bucket: cfg.silverBucket, key: part.silverKey },
-      join(dir, `silver-${part.index}.parquet`),
-    );
-    if (part.rejectsKey) {
-      await downloadToFile(
-        s3,
-        { bucket: cfg.silverBucket, key: part.rejectsKey },
-        join(dir, `rejects-${part.index}.parquet`),
-      );
-    }
-  }
+  await downloadParts(s3, cfg.silverBucket, parts, dir);
   const paths = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
   const { result, schema } = await withConnection(cfg, async (connection) => {
-    const result = await assembleParts(connection, parts, dir, paths, format);
+    const result = await assembleParts(connection, parts, dir, paths, { format, lineage });
     const schema = await conformToSchema(connection, {
       s3,
       bucket: cfg.silverBucket,
