@@ -1,10 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chunkPartKey, silverKey } from '@lakehouse/contract';
+import { processChunk } from '../src/chunks/process-chunk';
 import { loadConfig } from '../src/config';
+import type { Dataset } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
+import { detectFormat } from '../src/ingest/formats';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
+import { csvDialectOf } from '../src/ingest/read-raw';
 import { withConnection } from '../src/io/duckdb';
+import { deleteObject } from '../src/io/s3-io';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
@@ -52,6 +57,46 @@ describe('files in chunks: exactly the single-invocation result', () => {
     expect(expected.gold.length).toBeGreaterThan(0);
     expect(await publishedFile(chunked, inChunks)).toEqual(expected);
     expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+  });
+
+  it('makes of a chunk a staged part (rules applied, not yet silver) and its unreadable lines, as plain JSON', async () => {
+    const body = tripsToSplit();
+    const record = await chunked.upload('trips/parts.csv', body);
+    const { eTag } = record.s3.object;
+    const path = join(chunked.cfg.workDir, 'parts.csv');
+    await writeFile(path, body);
+    const detected = await detectFormat(path, 'trips/parts.csv');
+    const dialect = await withConnection(chunked.cfg, (connection) => csvDialectOf(connection, path, detected));
+    const headerEnd = body.indexOf('\n') + 1;
+    // The second chunk holds the line with too many columns (the 31st line of the file).
+    const lineStarts = [...body.matchAll(/\n/g)].map((match) => (match.index as number) + 1);
+    const [start, end] = [lineStarts[19] as number, lineStarts[39] as number];
+    const job = {
+      s3: chunkedRt.s3,
+      cfg: chunked.cfg,
+      object: { bucket: BUCKETS.raw, key: 'trips/parts.csv', eTag },
+      version: eTag,
+      dataset: chunkedRt.datasets.get('trips') as Dataset,
+      source: { format: 'csv' as const, detected, dialect, header: Buffer.from(body.slice(0, headerEnd)) },
+      lineage: { sourceKey: 'trips/parts.csv', sourceEtag: eTag, ingestedAt: new Date() },
+    };
+
+    const part = await processChunk(job, { index: 1, start, end });
+
+    expect(JSON.parse(JSON.stringify(part))).toEqual(part);
+    expect(part).toMatchObject({ index: 1, stagedRows: 19, rejectedLines: 1, lineFeeds: 20, prefixLines: 1 });
+    const staged = await chunked.readParquet(BUCKETS.silver, part.stagedKey);
+    expect(staged).toHaveLength(19);
+    // Staged, not published: the rules' verdict is there, the lineage and row numbers come with the commit.
+    expect(Object.keys(staged[0] as object)).toEqual(expect.arrayContaining(['_passed', '_failed_rules']));
+    expect(staged[0]).not.toHaveProperty('_source_row');
+    expect(staged[0]).not.toHaveProperty('_source_key');
+    const lines = await chunked.readParquet(BUCKETS.silver, part.linesKey as string);
+    // Line 12 of the chunk file, the header put in front: line 31 of the whole file.
+    expect(lines).toMatchObject([{ _rule: 'csv_too_many_columns', _source_line: 12n }]);
+    for (const key of await chunked.list(BUCKETS.silver, '_chunks/')) {
+      await deleteObject(chunkedRt.s3, BUCKETS.silver, key);
+    }
   });
 
   it('gives the same result for Parquet split by row groups', async () => {
