@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import { SourceGoneError } from '../src/errors';
-import { copyObject, downloadToFile, getJsonIfExists, putJson, uploadFile } from '../src/io/s3-io';
+import { copyObject, downloadRangeToFile, downloadToFile, getJsonIfExists, putJson, uploadFile } from '../src/io/s3-io';
 
 describe('S3 transfers', () => {
   let s3: LocalS3;
@@ -55,6 +55,38 @@ describe('S3 transfers', () => {
       await expect(
         downloadToFile(s3.client(), { bucket: 'b', key: 'missing' }, join(dir, 'missing'), parts),
       ).rejects.toBeInstanceOf(SourceGoneError);
+    });
+  });
+
+  describe('downloadRangeToFile: a chunk of an object version, after a prefix, in parallel parts', () => {
+    it.each([
+      ['inside one part', 10, 900],
+      ['across several parts and a tail', 123, 4_567],
+    ])('%s comes down byte for byte at its place', async (_, start, end) => {
+      const body = randomBytes(5_000);
+      const { ETag } = await put(`range-${start}`, body);
+      const path = join(dir, `range-${start}`);
+      const ref = { bucket: 'b', key: `range-${start}`, eTag: (ETag ?? '').replace(/"/g, '') };
+
+      await downloadRangeToFile(s3.client(), ref, { start, end }, path, Buffer.from('header\n'), {
+        partBytes: 1000,
+        concurrency: 3,
+      });
+
+      expect(await readFile(path)).toEqual(Buffer.concat([Buffer.from('header\n'), body.subarray(start, end)]));
+    });
+
+    it('never mixes versions: an object replaced since the plan fails the download', async () => {
+      const { ETag } = await put('replaced', randomBytes(3_000));
+      await put('replaced', randomBytes(3_000));
+      const ref = { bucket: 'b', key: 'replaced', eTag: (ETag ?? '').replace(/"/g, '') };
+
+      await expect(
+        downloadRangeToFile(s3.client(), ref, { start: 0, end: 3_000 }, join(dir, 'replaced'), undefined, {
+          partBytes: 1000,
+          concurrency: 3,
+        }),
+      ).rejects.toThrow(/changed since it was planned|PreconditionFailed/);
     });
   });
 

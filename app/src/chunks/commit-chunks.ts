@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PoisonFileError } from '../errors';
 import { type Lineage, publishStaged, type StagedPart, type TransformResult } from '../ingest/transform';
 import { sqlString } from '../io/duckdb';
-import { downloadToFile } from '../io/s3-io';
+import { downloadToFile, inParallel } from '../io/s3-io';
 import type { ChunkPart } from './process-chunk';
 
 /** Where the commit keeps one chunk's parts (downloadParts writes them, assembleParts reads them). */
@@ -20,12 +20,20 @@ export async function downloadParts(
   parts: readonly ChunkPart[],
   dir: string,
 ): Promise<void> {
-  for (const part of parts) {
+  const downloads = parts.flatMap((part) => {
     const paths = partPaths(part, dir);
-    await downloadToFile(s3, { bucket, key: part.stagedKey }, paths.staged);
-    if (part.linesKey) await downloadToFile(s3, { bucket, key: part.linesKey }, paths.lines);
-  }
+    return [
+      { key: part.stagedKey, path: paths.staged },
+      ...(part.linesKey ? [{ key: part.linesKey, path: paths.lines }] : []),
+    ];
+  });
+  await inParallel(downloads, PARTS_AT_ONCE, ({ key, path }) =>
+    downloadToFile(s3, { bucket, key }, path).then(() => {}),
+  );
 }
+
+/** Parts are small (a chunk's staged rows): several come down at once. */
+const PARTS_AT_ONCE = 4;
 
 /**
  * The commit's assembly: the staged parts (downloaded to `dir`, in chunk
