@@ -10,7 +10,7 @@ export interface ChunkDone {
 }
 
 /**
- * The chunk step: one item to its silver and rejects parts (processChunk),
+ * The chunk step: one item to its staged part and lines part (processChunk),
  * then the part's manifest beside them, which the commit reads. Parts and
  * manifest have deterministic keys: a retried chunk overwrites its own.
  */
