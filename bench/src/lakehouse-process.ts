@@ -15,6 +15,7 @@ export interface EventLine {
   ms: number;
   goldMs?: number;
   silverKey?: string;
+  rejectsKey?: string;
   silverRows?: number;
   rejectedRows?: number;
   reason?: string;

@@ -55,5 +55,6 @@ export function failuresOf(results: Omit<BenchResults, 'failures'>): string[] {
     }
   }
   if (chunks && !chunks.sameCounts) failures.push('chunks: whole and chunked runs wrote different row counts');
+  if (chunks && !chunks.sameOutput) failures.push('chunks: whole and chunked runs wrote different rows or gold');
   return failures.filter((failure): failure is string => failure !== undefined);
 }

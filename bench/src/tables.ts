@@ -151,7 +151,8 @@ function chunksTable(result: ChunksResult): Table {
         'lakehouse process group (S3 server included), sampled every 100 ms.',
       'Chunks run inside the lakehouse process, sharing one DuckDB instance: a chunk worker has no process of its own, ' +
         "so its peak is at most the process's peak shown here (which includes the commit, the S3 server and Node).",
-      `Same silver and rejected row counts in every run: ${result.sameCounts ? 'yes' : 'NO'}.`,
+      `Same silver and rejected row counts in every run: ${result.sameCounts ? 'yes' : 'NO'}; the same rows ` +
+        `(silver and rejects, every column but _ingested_at, hashed) and gold totals: ${result.sameOutput ? 'yes' : 'NO'}.`,
     ],
   };
 }

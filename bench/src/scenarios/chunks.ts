@@ -25,6 +25,8 @@ export interface ChunksResult {
   chunkedOverWhole: number;
   /** Every run of both ways wrote the same silver and rejected row counts. */
   sameCounts: boolean;
+  /** Every run of both ways wrote the same rows (silver and rejects, every column but the ingestion time) and gold totals. */
+  sameOutput: boolean;
 }
 
 /**
@@ -37,10 +39,10 @@ export async function runChunks(file: TripsFile, runs: number, memoryMb: number)
   const figures: ChunksResult['runs'] = { whole: [], chunked: [] };
   for (let run = 1; run <= runs; run++) {
     progress(`  run ${run}/${runs}: whole `);
-    const whole = await runPipeline(file, key, memoryMb);
+    const whole = await runPipeline(file, key, memoryMb, { digest: true });
     figures.whole.push(whole);
     progress(`${whole.status} ${seconds(whole.ms)} (${whole.peakRssMb ?? '?'} MB), chunked `);
-    const chunked = await runPipeline(file, key, memoryMb, CHUNKS);
+    const chunked = await runPipeline(file, key, memoryMb, { chunks: CHUNKS, digest: true });
     figures.chunked.push(chunked);
     progressLine(
       `${chunked.status} in ${chunked.chunks ?? 'no'} chunks ${seconds(chunked.ms)} (${chunked.peakRssMb ?? '?'} MB)`,
@@ -65,6 +67,8 @@ export async function runChunks(file: TripsFile, runs: number, memoryMb: number)
     chunkedOverWhole: chunked.seconds.median / whole.seconds.median,
     sameCounts:
       first !== undefined && [...figures.whole, ...figures.chunked].every((way) => counts(way) === counts(first)),
+    sameOutput:
+      first?.digest !== undefined && [...figures.whole, ...figures.chunked].every((way) => way.digest === first.digest),
   };
 }
 

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChunkSettings, type LakehouseProcess, startLakehouseProcess } from '../lakehouse-process';
+import { outputDigest } from '../output-digest';
 import { BUCKETS, GOLD_TRIPS_PREFIX, listKeys, localClient, SILVER_TRIPS_PREFIX } from '../s3-objects';
 import { scratchDir } from '../scratch';
 import type { TripsFile } from '../trips-files';
@@ -22,7 +23,16 @@ export interface PipelineFigures {
   goldPartitions: number;
   /** Chunks the file was processed in; null when whole. */
   chunks: number | null;
+  /** What a reader sees of the outputs, in one line (asked for with `digest`); see outputDigest. */
+  digest?: string;
   reason?: string;
+}
+
+export interface PipelineOptions {
+  /** Files above its size in chunks. */
+  chunks?: ChunkSettings;
+  /** Also digest the outputs after the run (not timed). */
+  digest?: boolean;
 }
 
 /** A fresh local lakehouse in its own data dir, for as long as `use` runs; stopped and removed afterwards. */
@@ -55,7 +65,7 @@ export function runPipeline(
   file: TripsFile,
   key: string,
   memoryMb: number,
-  chunks?: ChunkSettings,
+  { chunks, digest }: PipelineOptions = {},
 ): Promise<PipelineFigures> {
   return withLakehouse(
     memoryMb,
@@ -80,6 +90,14 @@ export function runPipeline(
         chunks: line.chunks ?? null,
         ...(line.status === 'ingested' ? {} : { reason: line.reason ?? line.error ?? 'no reason given' }),
         ...(line.notSplit ? { reason: `not split: ${line.notSplit}` } : {}),
+        ...(digest && line.silverKey
+          ? {
+              digest: await outputDigest(client, {
+                silverKey: line.silverKey,
+                ...(line.rejectsKey ? { rejectsKey: line.rejectsKey } : {}),
+              }),
+            }
+          : {}),
       };
     },
     chunks,
