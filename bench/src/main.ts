@@ -1,12 +1,14 @@
 /**
  * The benchmark: the pipeline end to end beside DuckDB alone and a Node peer
  * (nodejs-polars) on the same generated file, then gold growth, cold start,
- * and (opt-in) memory as files grow. Figures go to bench/results/.
+ * and (opt-in) memory as files grow and one file whole against in chunks.
+ * Figures go to bench/results/.
  *
- *   pnpm bench [--scenarios comparison,gold-growth,cold-start,memory] [--rows 5000000] [--runs 3]
+ *   pnpm bench [--scenarios comparison,gold-growth,cold-start,memory,chunks] [--rows 5000000] [--runs 3]
  *              [--memory-mb 2048] [--gold-files 12] [--gold-rows 400000] [--memory-rows 5000000,20000000]
+ *              [--chunk-rows 10000000]
  *
- * Exits non-zero when a pipeline run does not end `ingested` or gold is not exact.
+ * Exits non-zero when a pipeline run does not end `ingested`, gold is not exact, or whole and chunked differ.
  */
 
 import { exitWithUsageError } from '@lakehouse/app/local/command-line';
