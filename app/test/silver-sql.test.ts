@@ -20,6 +20,15 @@ describe('silver SQL: one row per raw row, numbered as in the file', () => {
         withSilverSql(trips, 'filtering', "select * from raw_input where trip_id <> 'b'"),
         withSilverSql(trips, 'no_source', 'select trip_id, pickup_at, fare from raw_input'),
         withSilverSql(trips, 'strict_cast', 'select _source, trip_id, cast(fare as double) as fare from raw_input'),
+        [
+          'rule_on_source',
+          {
+            ...trips,
+            name: 'rule_on_source',
+            rules: [{ name: 'raw_fare_present', check: '_source.fare is not null' }],
+            goldTables: [],
+          },
+        ],
       ]),
     );
   });
@@ -94,5 +103,14 @@ describe('silver SQL: one row per raw row, numbered as in the file', () => {
 
     expect(outcome).toMatchObject({ status: 'quarantined', reason: 'schema' });
     expect((outcome as { error: string }).error).toMatch(/strict_cast silver SQL or rules failed on this file: .*free/);
+  });
+
+  it('quarantines as schema the files of a dataset whose rule reads _source: rules are over the silver columns', async () => {
+    const outcome = await ingest('rule_on_source/a.csv', tripsCsv([trip({ trip_id: 'a' })]));
+
+    expect(outcome).toMatchObject({ status: 'quarantined', reason: 'schema' });
+    expect((outcome as { error: string }).error).toMatch(
+      /rule_on_source silver SQL or rules failed on this file: .*_source/,
+    );
   });
 });

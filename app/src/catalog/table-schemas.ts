@@ -53,9 +53,7 @@ export async function describeDataset(connection: DuckDBConnection, dataset: Dat
     await stageDataset(connection, dataset, { columns, format: 'csv' }, paths.staged);
     const lineage = { sourceKey: '', sourceEtag: '', ingestedAt: new Date(0) };
     // One "staged" row makes publishStaged write the rejects file too (with none of the no rows).
-    await publishStaged(connection, dataset.rules.length ? 1 : 0, lineage, paths, {
-      hasRules: dataset.rules.length > 0,
-    });
+    await publishStaged(connection, dataset.rules.length ? 1 : 0, lineage, paths, { rules: dataset.rules });
 
     const silver = await parquetColumns(connection, paths.silver);
     const rejects = dataset.rules.length ? await parquetColumns(connection, paths.rejects) : [];

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Rule } from '../datasets';
 import { PoisonFileError } from '../errors';
 import { type Lineage, publishStaged, type StagedPart, type TransformResult } from '../ingest/transform';
 import { sqlString } from '../io/duckdb';
@@ -49,7 +50,7 @@ export async function assembleParts(
   parts: readonly ChunkPart[],
   dir: string,
   paths: { silver: string; rejects: string },
-  { format, lineage }: { format: 'csv' | 'parquet'; lineage: Lineage },
+  { format, lineage, rules }: { format: 'csv' | 'parquet'; lineage: Lineage; rules: readonly Rule[] },
 ): Promise<TransformResult> {
   const staged: StagedPart[] = [];
   const lines: Array<{ path: string; lineOffset: number }> = [];
@@ -78,7 +79,7 @@ export async function assembleParts(
     stagedRows,
     lineage,
     { staged, ...paths },
-    { hasRules: true, rejectedLines, ...(rejectedLinesFrom ? { rejectedLinesFrom } : {}) },
+    { rules, rejectedLines, ...(rejectedLinesFrom ? { rejectedLinesFrom } : {}) },
   );
 }
 

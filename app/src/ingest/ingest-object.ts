@@ -184,7 +184,10 @@ async function ingestWhole(
       }
       if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
       const result = await withQueryProgress(connection, 'writing silver', progress, () =>
-        publishStaged(connection, stagedRows, lineage, paths, { hasRules: definition !== undefined, rejectedLines }),
+        publishStaged(connection, stagedRows, lineage, paths, {
+          ...(definition ? { rules: definition.rules } : {}),
+          rejectedLines,
+        }),
       );
       const schema = await conformToSchema(connection, {
         s3,

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Dataset } from '../datasets';
+import type { Dataset, Rule } from '../datasets';
 import { duckdbMessage, PoisonFileError } from '../errors';
 import { copyRows, sqlString } from '../io/duckdb';
 import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, rejectedLinesSelect, SOURCE_COLUMN } from './read-raw';
@@ -36,7 +36,12 @@ export interface TransformPaths {
 
 const PASSED = '_passed';
 const FAILED_RULES = '_failed_rules';
+/** A failing row's values as written: one JSON object of text values (a struct column costs a Parquet column per raw column). */
 const RAW_VALUES = '_raw';
+/** The raw columns, in file order: the staged file's key-value metadata, which the rejects' columns are read back by. */
+const RAW_COLUMNS_KEY = 'raw_columns';
+/** `_source` as the rules must not see it: they are over silver columns, at staging as at publishing. */
+const SOURCE_HIDDEN = '_source_values_as_written';
 /** The stage file is read once right away: fast to write beats small. */
 const STAGED = '(format parquet, compression lz4_raw)';
 export const PARQUET = '(format parquet, compression zstd, row_group_size 122880)';
@@ -79,22 +84,17 @@ export async function stageDataset(
     );
   }
   await checkSilverSql(connection, dataset);
-  const checks = dataset.rules.map((rule) => `coalesce((${rule.check}), false)`);
-  const passed = checks.length ? checks.join(' and ') : 'true';
-  const failed = dataset.rules.length
-    ? `list_filter([${dataset.rules
-        .map((rule, i) => `case when ${checks[i]} then null else ${sqlString(rule.name)} end`)
-        .join(', ')}], name -> name is not null)`
-    : '[]::varchar[]';
-  // CASE evaluates its branch only for the rows that take it: the rule names
-  // and the values as written cost nothing for rows that pass.
+  // CASE evaluates its branch only for the rows that take it: the values as
+  // written cost nothing for rows that pass. The rules' names are found when
+  // rejects are written, for the failing rows only.
   const select = `
-    select * exclude (${SOURCE_COLUMN}),
-           case when not ${PASSED} then ${failed} end as ${FAILED_RULES},
-           case when not ${PASSED} then ${SOURCE_COLUMN} end as ${RAW_VALUES}
-    from (select *, ${passed} as ${PASSED} from (${dataset.silverSql}) as silver)`;
+    select * exclude (${SOURCE_HIDDEN}),
+           case when not ${PASSED} then to_json(${SOURCE_HIDDEN}) end as ${RAW_VALUES}
+    from (select *, ${passedExpression(dataset.rules)} as ${PASSED}
+          from (select * rename (${SOURCE_COLUMN} as ${SOURCE_HIDDEN}) from (${dataset.silverSql})) as silver)`;
+  const metadata = `kv_metadata {${RAW_COLUMNS_KEY}: ${sqlString(JSON.stringify(rawColumns))}}`;
   try {
-    return await copyRows(connection, select, stagedPath, STAGED);
+    return await copyRows(connection, select, stagedPath, `${STAGED.slice(0, -1)}, ${metadata})`);
   } catch (error) {
     if (!(await fileReadsCleanly(connection))) {
       throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${duckdbMessage(error)}`, {
@@ -107,6 +107,31 @@ export async function stageDataset(
       { cause: error },
     );
   }
+}
+
+const checksOf = (rules: readonly Rule[]) => rules.map((rule) => `coalesce((${rule.check}), false)`);
+
+/** Whether a silver row passes every rule. */
+function passedExpression(rules: readonly Rule[]): string {
+  return rules.length ? checksOf(rules).join(' and ') : 'true';
+}
+
+/** The names of the rules a silver row breaks, in the dataset's order. */
+function failedRulesExpression(rules: readonly Rule[]): string {
+  if (rules.length === 0) return '[]::varchar[]';
+  const checks = checksOf(rules);
+  const names = rules.map((rule, i) => `case when ${checks[i]} then null else ${sqlString(rule.name)} end`);
+  return `list_filter([${names.join(', ')}], name -> name is not null)`;
+}
+
+/** The raw columns a staged file's failing rows hold as JSON, from its metadata: a struct type that reads them back. */
+async function rawValuesType(connection: DuckDBConnection, stagedPath: string): Promise<string> {
+  const reader = await connection.runAndReadAll(
+    `select decode(value) as columns from parquet_kv_metadata(${sqlString(stagedPath)})
+     where decode(key) = ${sqlString(RAW_COLUMNS_KEY)}`,
+  );
+  const columns = JSON.parse(String(reader.getRowObjectsJS()[0]?.columns ?? '[]')) as string[];
+  return sqlString(JSON.stringify(Object.fromEntries(columns.map((column) => [column, 'VARCHAR']))));
 }
 
 /**
@@ -193,29 +218,35 @@ export async function publishStaged(
   lineage: Lineage,
   paths: Omit<TransformPaths, 'staged'> & { staged: string | readonly StagedPart[] },
   {
-    hasRules,
+    rules,
     rejectedLines = 0,
     rejectedLinesFrom = rejectedLinesSelect(),
-  }: { hasRules: boolean; rejectedLines?: number; rejectedLinesFrom?: string },
+  }: {
+    /** The dataset's rules; undefined for a file of no dataset (its staged rows are all silver). */
+    rules?: readonly Rule[];
+    rejectedLines?: number;
+    rejectedLinesFrom?: string;
+  },
 ): Promise<TransformResult> {
   const { from: staged, rowNumber: position } = stagedRelation(paths.staged);
   const rowNumber = `${position} as ${ROW_COLUMN}`;
-  const extras = hasRules ? `, ${PASSED}, ${FAILED_RULES}, ${RAW_VALUES}` : '';
   const silverRows = await copyRows(
     connection,
-    `select ${rowNumber}, * exclude (file_row_number${extras}), ${lineageColumns(lineage)}
-     from ${staged} ${hasRules ? `where ${PASSED}` : ''}`,
+    `select ${rowNumber}, * exclude (file_row_number${rules ? `, ${PASSED}, ${RAW_VALUES}` : ''}), ${lineageColumns(lineage)}
+     from ${staged} ${rules ? `where ${PASSED}` : ''}`,
     paths.silver,
     PARQUET,
   );
   const ruleRejects = stagedRows - silverRows;
   if (ruleRejects + rejectedLines === 0) return { silverRows, rejectedRows: 0 };
+  const firstStaged = typeof paths.staged === 'string' ? paths.staged : (paths.staged[0]?.path as string);
   const rejects = [
-    hasRules &&
-      `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${rowNumber},
+    rules &&
+      `select ${FAILED_RULES}[1] as _rule, ${FAILED_RULES}, ${ROW_COLUMN},
               null::bigint as _source_line, null::varchar as _error, null::varchar as _raw_line,
-              unnest(${RAW_VALUES}), ${lineageColumns(lineage)}
-       from ${staged} where not ${PASSED}`,
+              unnest(from_json(${RAW_VALUES}, ${await rawValuesType(connection, firstStaged)})), ${lineageColumns(lineage)}
+       from (select *, ${rowNumber}, ${failedRulesExpression(rules)} as ${FAILED_RULES}
+             from ${staged} where not ${PASSED})`,
     rejectedLines > 0 && `select *, ${lineageColumns(lineage)} from (${rejectedLinesFrom})`,
   ].filter((select): select is string => typeof select === 'string');
   await copyRows(

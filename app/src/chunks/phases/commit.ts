@@ -78,7 +78,7 @@ async function publish(
   await downloadParts(s3, cfg.silverBucket, parts, dir);
   const paths = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
   const { result, schema } = await withConnection(cfg, async (connection) => {
-    const result = await assembleParts(connection, parts, dir, paths, { format, lineage });
+    const result = await assembleParts(connection, parts, dir, paths, { format, lineage, rules: dataset.rules });
     const schema = await conformToSchema(connection, {
       s3,
       bucket: cfg.silverBucket,
