@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { CHUNK_RETRIES, CHUNK_STEP, chunkPartKey, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
+import { CHUNK_RETRIES, CHUNK_STEP, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
 import { type ChunkStepInput, handleChunkStep } from '../src/chunk-handler';
 import { type ChunkExecutionInput, StateMachineChunkExecutions } from '../src/chunks/chunk-executions';
 import type { ChunkOptions } from '../src/chunks/ingest-in-chunks';
@@ -10,7 +10,7 @@ import type { IngestOutcome } from '../src/ingest/ingest-object';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
-import { publishedFile } from './support/published';
+import { failingStagedPart, publishedFile } from './support/published';
 import { runStateMachine } from './support/state-machine';
 import { type StepFunctionsServer, startStepFunctionsServer } from './support/step-functions-server';
 import { type TripRow, trip, tripsCsv, tripsToSplit } from './support/trips';
@@ -97,12 +97,7 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
 
   describe('a failing chunk', () => {
     const body = tripsToSplit();
-    const partOfChunk2 = (key: string, eTag: string) => ({
-      method: 'PUT' as const,
-      bucket: BUCKETS.silver,
-      key: chunkPartKey(key, eTag, 2, 'staged'),
-      fault: { status: 500, code: 'InternalError' },
-    });
+    const partOfChunk2 = (key: string, eTag: string) => failingStagedPart(key, eTag, 2);
 
     it('is retried by the state machine, and the file comes out the same', async () => {
       const eTag = (await aws.upload('trips/retried.csv', body)).s3.object.eTag;

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chunkPartKey, silverKey } from '@lakehouse/contract';
+import { silverKey } from '@lakehouse/contract';
 import { processChunk } from '../src/chunks/process-chunk';
 import { loadConfig } from '../src/config';
 import type { Dataset } from '../src/datasets';
@@ -13,7 +13,7 @@ import { deleteObject } from '../src/io/s3-io';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
-import { publishedFile } from './support/published';
+import { failingStagedPart, publishedFile } from './support/published';
 import { trip, tripsCsv, tripsToSplit } from './support/trips';
 
 describe('files in chunks: exactly the single-invocation result', () => {
@@ -155,12 +155,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
 
   describe('a failing chunk', () => {
     const body = tripsToSplit();
-    const partOfChunk2 = (key: string, eTag: string) => ({
-      method: 'PUT' as const,
-      bucket: BUCKETS.silver,
-      key: chunkPartKey(key, eTag, 2, 'staged'),
-      fault: { status: 500, code: 'InternalError' },
-    });
+    const partOfChunk2 = (key: string, eTag: string) => failingStagedPart(key, eTag, 2);
 
     it('is retried, and the file comes out the same', async () => {
       const record = await chunked.upload('trips/retried.csv', body);

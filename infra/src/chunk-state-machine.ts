@@ -16,6 +16,7 @@ import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GoldQueue } from './gold-queue';
 import { jsonDocument } from './json-document';
+import { keyPolicy } from './key-policy';
 import { type PolicyStatement, policyDocument } from './permissions';
 import { PipelineFunction } from './pipeline-function';
 import type { StorageConstruct } from './storage';
@@ -101,30 +102,20 @@ export class ChunkStateMachine extends Construct {
       description: `Encrypts the ${this.name} state machine's execution logs`,
       enableKeyRotation: true,
       deletionWindowInDays: 7,
-      policy: jsonDocument({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'AccountAdministersKey',
-            Effect: 'Allow',
-            Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
-            Action: 'kms:*',
-            Resource: '*',
-          },
-          {
-            Sid: 'CloudWatchLogsEncryptsThisLogGroup',
-            Effect: 'Allow',
-            Principal: { Service: `logs.${region}.amazonaws.com` },
-            Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-            Resource: '*',
-            Condition: {
-              ArnEquals: {
-                'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:${this.logGroupName}`,
-              },
+      policy: keyPolicy({ partition, accountId }, [
+        {
+          Sid: 'CloudWatchLogsEncryptsThisLogGroup',
+          Effect: 'Allow',
+          Principal: { Service: `logs.${region}.amazonaws.com` },
+          Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+          Resource: '*',
+          Condition: {
+            ArnEquals: {
+              'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:${this.logGroupName}`,
             },
           },
-        ],
-      }),
+        },
+      ]),
     });
     new KmsAlias(this, 'log-key-alias', { name: `alias/${this.name}-logs`, targetKeyId: this.logKey.keyId });
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {

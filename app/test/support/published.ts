@@ -1,3 +1,4 @@
+import { chunkPartKey } from '@lakehouse/contract';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
 import { BUCKETS, type TestLakehouse } from './lakehouse';
 
@@ -17,5 +18,15 @@ export async function publishedFile(lake: TestLakehouse, outcome: IngestOutcome)
     rejects: outcome.rejectsKey ? await rows(outcome.rejectsKey, '_source_row nulls last, _source_line') : [],
     gold,
     counts: { silverRows: outcome.silverRows, rejectedRows: outcome.rejectedRows },
+  };
+}
+
+/** A fault-proxy rule: every PUT of chunk `index`'s staged part of the file answers 500 (`times` times, by default always). */
+export function failingStagedPart(key: string, eTag: string, index: number) {
+  return {
+    method: 'PUT' as const,
+    bucket: BUCKETS.silver,
+    key: chunkPartKey(key, eTag, index, 'staged'),
+    fault: { status: 500, code: 'InternalError' },
   };
 }

@@ -6,6 +6,7 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { jsonDocument } from '../json-document';
+import { keyPolicy } from '../key-policy';
 
 export interface AlarmTopicProps {
   name: string;
@@ -32,26 +33,16 @@ export class AlarmTopic extends Construct {
       description: `Encrypts the ${props.name} alarm topic`,
       enableKeyRotation: true,
       deletionWindowInDays: 7,
-      policy: jsonDocument({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'AccountAdministersKey',
-            Effect: 'Allow',
-            Principal: { AWS: `arn:${props.partition}:iam::${props.accountId}:root` },
-            Action: 'kms:*',
-            Resource: '*',
-          },
-          {
-            Sid: 'CloudWatchAlarmsEncrypt',
-            Effect: 'Allow',
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            Resource: '*',
-            Condition: fromThisAccount,
-          },
-        ],
-      }),
+      policy: keyPolicy(props, [
+        {
+          Sid: 'CloudWatchAlarmsEncrypt',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Resource: '*',
+          Condition: fromThisAccount,
+        },
+      ]),
     });
     new KmsAlias(this, 'key-alias', { name: `alias/${props.name}`, targetKeyId: this.key.keyId });
 
