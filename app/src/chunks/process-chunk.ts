@@ -13,7 +13,7 @@ import {
   openRawFile,
   rejectedLinesSelect,
 } from '../ingest/read-raw';
-import { type Lineage, PARQUET, stageDataset } from '../ingest/transform';
+import { PARQUET, stageDataset } from '../ingest/transform';
 import { copyRows, withConnection } from '../io/duckdb';
 import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
 import type { ByteRange, RowGroupChunk, TextChunk } from './plan-chunks';
@@ -28,7 +28,6 @@ export interface ChunkJob {
   version: string;
   dataset: Dataset;
   source: CsvSource | ParquetSource;
-  lineage: Lineage;
 }
 
 export interface CsvSource {

@@ -43,7 +43,7 @@ const RAW_COLUMNS_KEY = 'raw_columns';
 /** `_source` as the rules must not see it: they are over silver columns, at staging as at publishing. */
 const SOURCE_HIDDEN = '_source_values_as_written';
 /** The stage file is read once right away: fast to write beats small. */
-const STAGED = '(format parquet, compression lz4_raw)';
+const STAGED = 'format parquet, compression lz4_raw';
 export const PARQUET = '(format parquet, compression zstd, row_group_size 122880)';
 /** Operators that keep one output row per input row, in order. */
 const ROW_PRESERVING = new Set(['PROJECTION', 'STREAMING_WINDOW']);
@@ -61,7 +61,7 @@ function lineageColumns(lineage: Lineage): string {
 
 /** No dataset folder: the file's own columns and types. Returns the rows staged. */
 export function stageGeneric(connection: DuckDBConnection, stagedPath: string): Promise<number> {
-  return copyRows(connection, 'select * from raw_named', stagedPath, STAGED);
+  return copyRows(connection, 'select * from raw_named', stagedPath, `(${STAGED})`);
 }
 
 /**
@@ -94,7 +94,7 @@ export async function stageDataset(
           from (select * rename (${SOURCE_COLUMN} as ${SOURCE_HIDDEN}) from (${dataset.silverSql})) as silver)`;
   const metadata = `kv_metadata {${RAW_COLUMNS_KEY}: ${sqlString(JSON.stringify(rawColumns))}}`;
   try {
-    return await copyRows(connection, select, stagedPath, `${STAGED.slice(0, -1)}, ${metadata})`);
+    return await copyRows(connection, select, stagedPath, `(${STAGED}, ${metadata})`);
   } catch (error) {
     if (!(await fileReadsCleanly(connection))) {
       throw new PoisonFileError('unreadable', `cannot read as ${file.format}: ${duckdbMessage(error)}`, {

@@ -93,7 +93,6 @@ export function chunkJobOf(context: ChunkContext, { s3, cfg, datasets }: StepDep
             dialect: source.dialect,
             ...(source.headerBase64 ? { header: Buffer.from(source.headerBase64, 'base64') } : {}),
           },
-    lineage: lineageOf(context),
   };
 }
 
