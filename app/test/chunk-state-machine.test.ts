@@ -210,6 +210,14 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
 
   it('does not start a second execution for a version whose execution still runs (a duplicate event)', async () => {
     const record = await aws.upload('trips/twice.csv', tripsToSplit());
+    // Other files' executions run too: the listing pages past them (two a page here).
+    const others = [1, 2, 3].map((n) => ({
+      arn: `${MACHINE_ARN.replace(':stateMachine:', ':execution:')}:other-${n}`,
+      name: `other-${n}`,
+      input: '{}',
+      status: 'RUNNING' as const,
+    }));
+    sfn.executions.push(...others);
     const before = sfn.executions.length;
 
     const [first] = await handleS3Event(eventOf(record), ingestRt);
@@ -219,18 +227,21 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
     const running = sfn.executions.at(-1);
     expect(first).toMatchObject({ status: 'planned', execution: running?.arn });
     expect(second).toEqual({ status: 'skipped', reason: `already being processed in chunks by ${running?.arn}` });
-    sfn.close(running?.arn as string, 'FAILED');
+    for (const execution of [...others, running]) sfn.close(execution?.arn as string, 'FAILED');
   });
 
-  it('starts a new execution when the version is replayed after its execution closed', async () => {
+  it('starts a new execution when the version is replayed after its execution closed, and only one while it runs', async () => {
     const body = tripsToSplit();
     const { record, execution: first } = await ingestOnAws('trips/replayed.csv', body);
 
     const [replayed] = await handleS3Event(eventOf(record), ingestRt);
+    const [again] = await handleS3Event(eventOf(record), ingestRt);
 
     const second = sfn.executions.at(-1);
     expect(second?.name).toMatch(new RegExp(`^${first.name}-[0-9a-z]+$`));
     expect(replayed).toMatchObject({ status: 'planned', execution: second?.arn });
+    expect(again).toEqual({ status: 'skipped', reason: `already being processed in chunks by ${second?.arn}` });
+    expect(sfn.executions.filter((execution) => execution.name.startsWith(first.name))).toHaveLength(2);
     sfn.close(second?.arn as string, 'SUCCEEDED');
   });
 });

@@ -56,8 +56,6 @@ export class ChunkStateMachine extends Construct {
   readonly logGroup: CloudwatchLogGroup;
   readonly logKey: KmsKey;
   readonly name: string;
-  /** The ARN of this state machine's executions named `name` (`*` for all). */
-  private readonly executionArn: (name: string) => string;
 
   constructor(scope: Construct, id: string, props: ChunkStateMachineProps) {
     super(scope, id);
@@ -125,7 +123,6 @@ export class ChunkStateMachine extends Construct {
     });
 
     const arn = (resource: string) => `arn:${partition}:states:${region}:${accountId}:${resource}`;
-    this.executionArn = (name) => arn(`execution:${this.name}:${name}`);
     this.role = new IamRole(this, 'role', {
       name: 'role_sfn_duckdb_chunks',
       description: 'Execution role of the lakehouse chunk state machine (least privilege)',
@@ -236,16 +233,15 @@ export class ChunkStateMachine extends Construct {
   /**
    * The ingestion function starts one execution per file above the threshold: the state machine's ARN
    * and the threshold in its environment, StartExecution on this state machine only, and
-   * DescribeExecution on its executions (a second event for a file whose execution runs starts none).
+   * ListExecutions on it (a second event for a file whose execution runs starts none).
    */
   bindStarter(fn: PipelineFunction, thresholdMb: number): void {
     fn.addEnvironment(ENV.chunkStateMachineArn, this.arn);
     fn.addEnvironment(ENV.chunkThresholdMb, Token.asString(thresholdMb));
-    fn.grant({ sid: 'StartChunkExecutions', actions: ['states:StartExecution'], resources: [this.arn] });
     fn.grant({
-      sid: 'FindRunningChunkExecutions',
-      actions: ['states:DescribeExecution'],
-      resources: [this.executionArn('*')],
+      sid: 'StartChunkExecutions',
+      actions: ['states:StartExecution', 'states:ListExecutions'],
+      resources: [this.arn],
     });
   }
 }

@@ -1,6 +1,6 @@
 import {
-  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  paginateListExecutions,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -48,10 +48,11 @@ export function replayExecutionName(context: ChunkContext, now: Date): string {
 
 /**
  * Starts executions with StartExecution. A version already being processed
- * is not started twice: Step Functions refuses a name taken by an execution
- * (ExecutionAlreadyExists), and when that one still runs, it is the answer;
- * when it has closed, the file is being replayed and gets an execution of
- * its own. Two chunked runs of one file at once would share its parts.
+ * is not started twice: its first execution's name is taken
+ * (ExecutionAlreadyExists), so the running executions are listed, and one
+ * for this version (its first or a replay) is the answer; when none runs,
+ * the file is being replayed and gets an execution of its own. Two chunked
+ * runs of one file at once would share its parts.
  */
 export class StateMachineChunkExecutions implements ChunkExecutions {
   constructor(
@@ -67,10 +68,24 @@ export class StateMachineChunkExecutions implements ChunkExecutions {
     } catch (error) {
       if (!(error instanceof ExecutionAlreadyExists)) throw error;
     }
-    const arn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    const { status } = await this.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-    if (status === 'RUNNING') return { arn, alreadyRunning: true };
+    const running = await this.runningExecution(name);
+    if (running) return { arn: running, alreadyRunning: true };
     return { arn: await this.startNamed(replayExecutionName(planned.context, this.now()), planned) };
+  }
+
+  /** The ARN of a running execution of the version whose first execution is `name`. */
+  private async runningExecution(name: string): Promise<string | undefined> {
+    const pages = paginateListExecutions(
+      { client: this.sfn },
+      { stateMachineArn: this.stateMachineArn, statusFilter: 'RUNNING' },
+    );
+    for await (const page of pages) {
+      const found = page.executions?.find(
+        (execution) => execution.name === name || execution.name?.startsWith(`${name}-`),
+      );
+      if (found?.executionArn) return found.executionArn;
+    }
+    return undefined;
   }
 
   private async startNamed(name: string, planned: PlannedFile): Promise<string> {

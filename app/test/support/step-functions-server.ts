@@ -12,11 +12,12 @@ interface Execution {
 }
 
 /**
- * Step Functions on loopback for the two calls the ingestion function makes
+ * Step Functions on loopback for the calls the ingestion function makes
  * (there is no Step Functions emulator offline), speaking the JSON 1.0
  * protocol: StartExecution with the documented name rules (a name is taken
  * by an open execution, and by a closed one for 90 days; the same name and
- * input while it is open is the same execution) and DescribeExecution.
+ * input while it is open is the same execution) and ListExecutions by
+ * status, in pages of `pageSize` (nextToken) as the real one pages them.
  */
 export interface StepFunctionsServer {
   client: SFNClient;
@@ -27,7 +28,7 @@ export interface StepFunctionsServer {
   stop(): Promise<void>;
 }
 
-export async function startStepFunctionsServer(): Promise<StepFunctionsServer> {
+export async function startStepFunctionsServer({ pageSize = 2 } = {}): Promise<StepFunctionsServer> {
   const executions: Execution[] = [];
   const answer = (operation: string, body: Record<string, string>): [number, object] => {
     const error = (type: string, message: string) => [400, { __type: type, message }] as [number, object];
@@ -41,12 +42,20 @@ export async function startStepFunctionsServer(): Promise<StepFunctionsServer> {
         if (!taken) executions.push({ arn, name: String(body.name), input: String(body.input), status: 'RUNNING' });
         return [200, { executionArn: arn, startDate: Date.now() / 1000 }];
       }
-      case 'DescribeExecution': {
-        const execution = executions.find((candidate) => candidate.arn === body.executionArn);
-        if (!execution) return error('ExecutionDoesNotExist', `Execution Does Not Exist: '${body.executionArn}'`);
+      case 'ListExecutions': {
+        const matching = executions.filter(
+          (execution) =>
+            execution.arn.startsWith(`${body.stateMachineArn?.replace(':stateMachine:', ':execution:')}:`) &&
+            (!body.statusFilter || execution.status === body.statusFilter),
+        );
+        const from = Number(body.nextToken ?? 0);
+        const page = matching.slice(from, from + pageSize);
         return [
           200,
-          { executionArn: execution.arn, name: execution.name, status: execution.status, input: execution.input },
+          {
+            executions: page.map(({ arn, name, status }) => ({ executionArn: arn, name, status, startDate: 0 })),
+            ...(from + pageSize < matching.length ? { nextToken: String(from + pageSize) } : {}),
+          },
         ];
       }
       default:
