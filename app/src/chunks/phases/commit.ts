@@ -7,7 +7,7 @@ import type { IngestOutcome } from '../../ingest/ingest-object';
 import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
-import { deleteObject, getJsonIfExists, listKeys, uploadFile } from '../../io/s3-io';
+import { deleteObject, getJsonIfExists, inParallel, listKeys, uploadFile } from '../../io/s3-io';
 import { conformToSchema } from '../../schema/conform-silver';
 import { assembleParts, downloadParts } from '../commit-chunks';
 import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
@@ -40,18 +40,22 @@ export async function commitFile(context: ChunkContext, deps: StepDeps): Promise
   return outcome;
 }
 
+/** Requests at once for a file's staging objects: hundreds of chunks have as many manifests and parts, each a small request. */
+const STAGING_REQUESTS_AT_ONCE = 8;
+
 /** Every chunk's manifest: one missing means its chunk never finished, a fault for the step's retries. */
 async function readManifests(context: ChunkContext, { s3, cfg }: StepDeps): Promise<ChunkPart[]> {
   const parts: ChunkPart[] = [];
-  for (let index = 0; index < context.chunks; index++) {
+  const indexes = Array.from({ length: context.chunks }, (_, index) => index);
+  await inParallel(indexes, STAGING_REQUESTS_AT_ONCE, async (index) => {
     const key = chunkManifestKey(context.raw.key, context.version, index);
     const part = await getJsonIfExists<ChunkPart>(s3, cfg.silverBucket, key);
     if (!part)
       throw new Error(
         `chunk ${index} of ${context.chunks} of ${context.raw.key} has no part: s3://${cfg.silverBucket}/${key}`,
       );
-    parts.push(part);
-  }
+    parts[index] = part;
+  });
   return parts;
 }
 
@@ -60,9 +64,8 @@ export async function removeParts(
   context: Pick<ChunkContext, 'raw' | 'version'>,
   { s3, cfg }: StepDeps,
 ): Promise<void> {
-  for (const key of await listKeys(s3, cfg.silverBucket, chunkPartsPrefix(context.raw.key, context.version))) {
-    await deleteObject(s3, cfg.silverBucket, key);
-  }
+  const keys = await listKeys(s3, cfg.silverBucket, chunkPartsPrefix(context.raw.key, context.version));
+  await inParallel(keys, STAGING_REQUESTS_AT_ONCE, (key) => deleteObject(s3, cfg.silverBucket, key));
 }
 
 /** The staged parts downloaded and published as one file, the schema conformed, rejects then silver uploaded, one gold job. */
