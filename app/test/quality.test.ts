@@ -77,6 +77,29 @@ describe('data quality: rejects and quarantine', () => {
     });
   });
 
+  it("keeps a rejected row's values exactly as written: quotes, backslashes, line breaks, spaces, non-ASCII, empty", async () => {
+    const zone = 'Pier "7" \\ Dock\nsecond line, ünïcödé 🚕';
+    const rows = [
+      trip({ trip_id: 'awkward', fare: -1, pickup_zone: zone, payment_type: '  Cash  ' }),
+      trip({ trip_id: 'empty', fare: -1, pickup_zone: '', payment_type: '{"json": [1]}' }),
+    ];
+    const [ingested] = await handleS3Event(
+      eventOf(await lake.upload('trips/quality/awkward.csv', tripsCsv(rows))),
+      lake.rt,
+    );
+
+    const rejected = await lake.readParquet(
+      BUCKETS.silver,
+      (ingested as { rejectsKey: string }).rejectsKey,
+      'select trip_id, fare, pickup_zone, payment_type, _rule from t order by _source_row',
+    );
+    expect(rejected).toEqual([
+      { trip_id: 'awkward', fare: '-1', pickup_zone: zone, payment_type: '  Cash  ', _rule: 'fare_non_negative' },
+      // An empty CSV field reads as null, as DuckDB reads it.
+      { trip_id: 'empty', fare: '-1', pickup_zone: null, payment_type: '{"json": [1]}', _rule: 'fare_non_negative' },
+    ]);
+  });
+
   describe('files that cannot be processed', () => {
     const truncatedGzip = gzipSync(Buffer.from(tripsCsv([trip({ trip_id: 'a' })]).repeat(50))).subarray(0, 40);
     const binary = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 37 + 11) % 256));
