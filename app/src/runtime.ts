@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -14,7 +13,7 @@ import { type GoldMessage, type GoldQueue, InProcessGoldQueue, SqsGoldQueue } fr
 import { switchGeneration } from './gold/switch-generation';
 import { ObjectCache } from './io/object-cache';
 import { createS3Client } from './io/s3-io';
-import { removeLeftovers } from './io/work-dir';
+import { goldCacheFolder, removeLeftovers } from './io/work-dir';
 import type { ProgressSink } from './progress';
 
 /** What one container keeps between warm invocations. */
@@ -42,7 +41,7 @@ export function createRuntime(
     const dataset = datasets.get(job.dataset);
     if (!dataset) return undefined;
     // Gold state objects are immutable: a warm container reads them from /tmp instead of S3.
-    cache ??= new ObjectCache(join(cfg.workDir, `gold-cache-${randomUUID().slice(0, 8)}`), cfg.goldCacheBytes);
+    cache ??= new ObjectCache(goldCacheFolder(cfg.workDir, randomUUID().slice(0, 8)), cfg.goldCacheBytes);
     const deps = { s3, cfg, cache };
     return 'switchTo' in job ? switchGeneration(job, dataset, deps) : applyToGold(job, dataset, deps);
   };

@@ -9,10 +9,10 @@ import { loadConfig } from '../src/config';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
 import type { IngestOutcome } from '../src/ingest/ingest-object';
-import { freeBytes, removeLeftovers } from '../src/io/work-dir';
+import { freeBytes, goldCacheFolder, invocationFolder, removeLeftovers } from '../src/io/work-dir';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { expectCleanOutcome } from './faults/outcome-checks';
-import { eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
+import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 
 const MB = 1024 * 1024;
 
@@ -71,6 +71,32 @@ describe('temp storage', () => {
       await expectCleanOutcome(lake, record, bomb, outcome, small);
     });
 
+    it('quarantines a file in chunks whose parts cannot fit for its commit, saying what to raise, no part left', async () => {
+      const path = join(lake.cfg.workDir, 'chunked.csv');
+      const { bytes } = await writeTrips(path, { rows: 130_000 });
+      const uploaded = readFileSync(path);
+      const record = await lake.upload('trips/chunked-too-big.csv', uploaded);
+      // 3 MB free: room for two chunks of 512 KB at a time, not for the parts of all of them (about a quarter of 7.5 MB, twice).
+      const ballast = join(small, 'ballast');
+      writeFileSync(ballast, Buffer.alloc((await freeBytes(small)) - 3 * MB));
+      const chunked: Runtime = { ...rt, chunks: { chunkBytes: 512 * 1024, concurrency: 2, retryDelaysMs: [] } };
+
+      let outcome: IngestOutcome | undefined;
+      try {
+        [outcome] = await handleS3Event(eventOf(record), chunked);
+      } finally {
+        await rm(ballast, { force: true });
+      }
+
+      expect(bytes).toBeGreaterThan(7 * MB);
+      expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large', chunks: expect.any(Number) });
+      expect((outcome as { error: string }).error).toMatch(
+        /^its \d+ chunks staged \d+ MB of rows, and publishing them needs about \d+ MB of temp storage .* WORK_DIR has 3 MB free: raise ephemeral_storage_size/,
+      );
+      expect(await lake.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+      expect(leftovers()).toEqual([]);
+    });
+
     it('quarantines a file when the disk fills up while it is processed, and leaves nothing behind', async () => {
       const uploaded = Buffer.from(
         'trip_id,pickup_at,distance_km,fare,passengers,payment_type,pickup_zone\n' +
@@ -109,15 +135,20 @@ describe('temp storage', () => {
   it("clears what earlier invocations left behind, and only that, at a container's start", async () => {
     const work = await mkdtemp(join(tmpdir(), 'leftovers-'));
     try {
-      for (const dir of ['ingest-a1', 'gold-b2', 'gold-cache-c3', 'duckdb/spill', 'duckdb/home', 'keep-me']) {
+      // Every kind of work folder, made as the work makes it.
+      for (const kind of ['ingest', 'gold', 'ledger', 'plan', 'commit'] as const) await invocationFolder(work, kind);
+      await invocationFolder(work, 'chunk', '3');
+      mkdirSync(goldCacheFolder(work, 'c3'));
+      for (const dir of ['duckdb/spill', 'duckdb/home', 'keep-me', 'chunks-of-mine']) {
         mkdirSync(join(work, dir), { recursive: true });
       }
+      expect(readdirSync(work)).toHaveLength(10);
       writeFileSync(join(work, 'duckdb', 'spill', 'duckdb_temp_block-1.block'), 'x');
       writeFileSync(join(work, 'notes.txt'), 'x');
 
       removeLeftovers(work);
 
-      expect(readdirSync(work).sort()).toEqual(['duckdb', 'keep-me', 'notes.txt']);
+      expect(readdirSync(work).sort()).toEqual(['chunks-of-mine', 'duckdb', 'keep-me', 'notes.txt']);
       expect(readdirSync(join(work, 'duckdb')).sort()).toEqual(['home', 'spill']);
       expect(readdirSync(join(work, 'duckdb', 'spill'))).toEqual([]);
     } finally {

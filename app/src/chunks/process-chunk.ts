@@ -1,4 +1,4 @@
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { chunkPartKey } from '@lakehouse/contract';
@@ -16,6 +16,7 @@ import {
 import { PARQUET, stageDataset } from '../ingest/transform';
 import { copyRows, withConnection } from '../io/duckdb';
 import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
+import { invocationFolder } from '../io/work-dir';
 import type { ByteRange, RowGroupChunk, TextChunk } from './plan-chunks';
 import { scanRecords } from './record-boundaries';
 
@@ -60,6 +61,8 @@ export interface ChunkPart {
   stagedRows: number;
   /** CSV lines that could not be read as the header says. */
   rejectedLines: number;
+  /** Bytes of the staged part and the lines part: what the commit downloads. */
+  partBytes: number;
   /** The chunk's own line feeds (not the header's put in front). */
   lineFeeds: number;
   /** Lines put in front of the chunk (its header): its rejected lines are numbered past them. */
@@ -81,7 +84,7 @@ export class NotSplittableError extends Error {
  */
 export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChunk): Promise<ChunkPart> {
   const { s3, cfg, source } = job;
-  const dir = await mkdtemp(join(cfg.workDir, `chunk-${chunk.index}-`));
+  const dir = await invocationFolder(cfg.workDir, 'chunk', String(chunk.index));
   try {
     const input =
       source.format === 'csv'
@@ -106,11 +109,13 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
       result.rejectedLines > 0 ? chunkPartKey(job.object.key, job.version, chunk.index, 'lines') : undefined;
     if (linesKey) await uploadFile(s3, cfg.silverBucket, linesKey, paths.lines, PARQUET_TYPE);
     await uploadFile(s3, cfg.silverBucket, stagedKey, paths.staged, PARQUET_TYPE);
+    const partBytes = (await stat(paths.staged)).size + (linesKey ? (await stat(paths.lines)).size : 0);
     return {
       index: chunk.index,
       stagedKey,
       ...(linesKey ? { linesKey } : {}),
       ...result,
+      partBytes,
       lineFeeds: input.lineFeeds,
       prefixLines: input.prefixLines,
     };

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { sqlString, withConnection } from '../io/duckdb';
 import { downloadToFile, inParallel } from '../io/s3-io';
+import { invocationFolder } from '../io/work-dir';
 import type { GoldManifest } from './gold-state';
 
 /**
@@ -19,7 +20,7 @@ export async function readAppliedLedger(
   const applied = new Map<string, number>();
   const runs = manifest.applied.runs;
   if (runs.length === 0) return applied;
-  const dir = await mkdtemp(join(cfg.workDir, 'ledger-'));
+  const dir = await invocationFolder(cfg.workDir, 'ledger');
   try {
     const paths = runs.map((_, i) => join(dir, `${i}.parquet`));
     await inParallel(

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -9,6 +9,7 @@ import { SourceGoneError } from '../errors';
 import { copyRows, sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
 import type { ObjectCache } from '../io/object-cache';
 import { copyObject, deleteObject, downloadToFile, inParallel, uploadFile } from '../io/s3-io';
+import { invocationFolder } from '../io/work-dir';
 import { indexRunsToMerge, shouldCompact, smallestRunsToMerge } from './compaction';
 import {
   type DeletesEntry,
@@ -73,7 +74,7 @@ export interface GoldDeps {
 export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps): Promise<GoldResult> {
   if (!dataset.key || !dataset.partition) throw new Error(`dataset ${dataset.name} has no key or partition for gold`);
   const { s3, cfg, cache } = deps;
-  const dir = await mkdtemp(join(cfg.workDir, 'gold-'));
+  const dir = await invocationFolder(cfg.workDir, 'gold');
   const pinned: string[] = [];
   try {
     const manifest = await loadManifest(s3, cfg.goldBucket, dataset.name);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -10,7 +10,7 @@ import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../e
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, uploadFile } from '../io/s3-io';
-import { freeBytes } from '../io/work-dir';
+import { freeBytes, invocationFolder } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
 import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
@@ -138,7 +138,7 @@ async function ingestWhole(
   const { s3, cfg } = deps;
   const dataset = datasetOf(raw.key);
   const definition = deps.datasets.get(dataset);
-  const dir = await mkdtemp(join(cfg.workDir, 'ingest-'));
+  const dir = await invocationFolder(cfg.workDir, 'ingest');
   let version = raw.versionId ?? raw.eTag ?? '';
   try {
     if (raw.size !== undefined && raw.size > cfg.maxObjectBytes) {

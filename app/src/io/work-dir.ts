@@ -1,9 +1,24 @@
 import { readdirSync, rmSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { mkdtemp, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** What an invocation leaves in the work dir while it runs; a timed-out one never removes them. */
-const INVOCATION_FOLDERS = /^(ingest|gold|gold-cache)-/;
+/**
+ * The folders an invocation works in, by what it does (the gold cache lives
+ * as long as its container). A timed-out invocation never removes its own.
+ */
+const INVOCATION_FOLDERS = ['ingest', 'gold', 'gold-cache', 'ledger', 'plan', 'chunk', 'commit'] as const;
+type InvocationFolder = (typeof INVOCATION_FOLDERS)[number];
+const LEFT_BY_INVOCATIONS = new RegExp(`^(${INVOCATION_FOLDERS.join('|')})-`);
+
+/** A new folder of the work dir for one piece of work: `<kind>-<label->XXXXXX`, which `removeLeftovers` knows. */
+export function invocationFolder(workDir: string, kind: InvocationFolder, label?: string): Promise<string> {
+  return mkdtemp(join(workDir, `${kind}-${label ? `${label}-` : ''}`));
+}
+
+/** The gold cache's folder name (not created here: the cache creates it). */
+export function goldCacheFolder(workDir: string, id: string): string {
+  return join(workDir, `gold-cache-${id}`);
+}
 
 /**
  * Removes what earlier invocations left in the work dir: their folders, and
@@ -17,7 +32,7 @@ export function removeLeftovers(workDir: string): string[] {
     rmSync(path, { recursive: true, force: true });
     removed.push(path);
   };
-  for (const entry of entriesOf(workDir)) if (INVOCATION_FOLDERS.test(entry)) remove(join(workDir, entry));
+  for (const entry of entriesOf(workDir)) if (LEFT_BY_INVOCATIONS.test(entry)) remove(join(workDir, entry));
   const spill = join(workDir, 'duckdb', 'spill');
   for (const entry of entriesOf(spill)) remove(join(spill, entry));
   return removed;

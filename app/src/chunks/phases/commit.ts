@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chunkManifestKey, chunkPartsPrefix, rejectsKey, silverKey } from '@lakehouse/contract';
 import type { Dataset } from '../../datasets';
@@ -8,6 +8,7 @@ import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
 import { deleteObject, getJsonIfExists, inParallel, listKeys, uploadFile } from '../../io/s3-io';
+import { freeBytes, invocationFolder } from '../../io/work-dir';
 import { conformToSchema } from '../../schema/conform-silver';
 import { assembleParts, downloadParts } from '../commit-chunks';
 import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
@@ -24,7 +25,7 @@ import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from '.
 export async function commitFile(context: ChunkContext, deps: StepDeps): Promise<IngestOutcome> {
   const dataset = datasetOfContext(context, deps.datasets);
   const parts = await readManifests(context, deps);
-  const dir = await mkdtemp(join(deps.cfg.workDir, 'commit-'));
+  const dir = await invocationFolder(deps.cfg.workDir, 'commit');
   let outcome: IngestOutcome;
   try {
     outcome = await publish(context, dataset, parts, dir, deps);
@@ -38,6 +39,31 @@ export async function commitFile(context: ChunkContext, deps: StepDeps): Promise
   }
   await removeParts(context, deps);
   return outcome;
+}
+
+/**
+ * Temp storage the commit needs: the parts, then silver and rejects beside
+ * them (smaller than the parts: zstd against lz4, and without the rules' columns).
+ */
+const COMMIT_SPACE_FACTOR = 2;
+
+/**
+ * A file whose parts cannot fit in the chunk function's temp storage is
+ * quarantined before a byte comes down, saying what to raise: the same
+ * parts never fit on a retry.
+ */
+async function checkCommitSpace(parts: readonly ChunkPart[], workDir: string): Promise<void> {
+  const partBytes = parts.reduce((sum, part) => sum + part.partBytes, 0);
+  const needed = partBytes * COMMIT_SPACE_FACTOR;
+  const free = await freeBytes(workDir);
+  if (needed <= free) return;
+  const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
+  throw new PoisonFileError(
+    'too-large',
+    `its ${parts.length} chunks staged ${mb(partBytes)} MB of rows, and publishing them needs about ${mb(needed)} MB of ` +
+      `temp storage (the parts, then silver); WORK_DIR has ${mb(free)} MB free: raise ephemeral_storage_size ` +
+      '(up to 10240 MB)',
+  );
 }
 
 /** Requests at once for a file's staging objects: hundreds of chunks have as many manifests and parts, each a small request. */
@@ -78,6 +104,7 @@ async function publish(
 ): Promise<IngestOutcome> {
   const { raw, version, format } = context;
   const lineage: Lineage = lineageOf(context);
+  await checkCommitSpace(parts, cfg.workDir);
   await downloadParts(s3, cfg.silverBucket, parts, dir);
   const paths = { silver: join(dir, 'silver.parquet'), rejects: join(dir, 'rejects.parquet') };
   const { result, schema } = await withConnection(cfg, async (connection) => {

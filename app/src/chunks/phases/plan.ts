@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chunkPlanKey } from '@lakehouse/contract';
 import type { Dataset } from '../../datasets';
@@ -9,6 +9,7 @@ import type { IngestDeps, RawObject } from '../../ingest/ingest-object';
 import { csvDialectOf } from '../../ingest/read-raw';
 import { withConnection } from '../../io/duckdb';
 import { openRanged, putJson, type RangedObject } from '../../io/s3-io';
+import { invocationFolder } from '../../io/work-dir';
 import { type ByteRange, HEAD_BYTES, planChunks } from '../plan-chunks';
 import type { CsvSource } from '../process-chunk';
 import { type ChunkContext, type ChunkItem, serialiseSource } from './context';
@@ -46,7 +47,7 @@ export async function planFile(
   chunkBytes: number,
   now: () => Date,
 ): Promise<PlannedFile | NotSplit> {
-  const dir = await mkdtemp(join(cfg.workDir, 'plan-'));
+  const dir = await invocationFolder(cfg.workDir, 'plan');
   try {
     const object = await openRanged(s3, raw, HEAD_BYTES);
     const plan = await withConnection(cfg, (connection) =>
