@@ -73,10 +73,10 @@ describe('temp storage', () => {
 
     it('quarantines a file in chunks whose parts cannot fit for its commit, saying what to raise, no part left', async () => {
       const path = join(lake.cfg.workDir, 'chunked.csv');
-      const { bytes } = await writeTrips(path, { rows: 130_000 });
+      const { bytes } = await writeTrips(path, { rows: 200_000 });
       const uploaded = readFileSync(path);
       const record = await lake.upload('trips/chunked-too-big.csv', uploaded);
-      // 3 MB free: room for two chunks of 512 KB at a time, not for the parts of all of them (about a quarter of 7.5 MB, twice).
+      // 3 MB free: room for two chunks of 512 KB at a time, not for the parts of all of them (about a sixth of 11 MB) and silver beside them.
       const ballast = join(small, 'ballast');
       writeFileSync(ballast, Buffer.alloc((await freeBytes(small)) - 3 * MB));
       const chunked: Runtime = { ...rt, chunks: { chunkBytes: 512 * 1024, concurrency: 2, retryDelaysMs: [] } };
@@ -88,13 +88,50 @@ describe('temp storage', () => {
         await rm(ballast, { force: true });
       }
 
-      expect(bytes).toBeGreaterThan(7 * MB);
+      expect(bytes).toBeGreaterThan(11 * MB);
       expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large', chunks: expect.any(Number) });
       expect((outcome as { error: string }).error).toMatch(
         /^its \d+ chunks staged \d+ MB of rows, and publishing them needs about \d+ MB of temp storage .* WORK_DIR has 3 MB free: raise ephemeral_storage_size/,
       );
       expect(await lake.list(BUCKETS.silver, '_chunks/')).toEqual([]);
       expect(leftovers()).toEqual([]);
+    });
+
+    it('quarantines a file in chunks when the disk fills up during its commit, and leaves no part behind', async () => {
+      const path = join(lake.cfg.workDir, 'chunked-fills.csv');
+      await writeTrips(path, { rows: 60_000 });
+      const uploaded = readFileSync(path);
+      const record = await lake.upload('trips/chunked-fills-the-disk.csv', uploaded);
+      const chunked: Runtime = { ...rt, chunks: { chunkBytes: 1024 * 1024, concurrency: 2, retryDelaysMs: [] } };
+      // Every part fits by the commit's estimate; then the disk fills (another tenant's file) as the first part comes down.
+      const ballast = join(small, 'ballast');
+      rt.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const key = String((args.input as { Key?: string }).Key);
+          if (context.commandName === 'GetObjectCommand' && key.includes('/staged-')) {
+            writeFileSync(ballast, Buffer.alloc(Math.max(0, (await freeBytes(small)) - 64 * 1024)));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'fillTheDiskAtCommit' },
+      );
+
+      let outcome: IngestOutcome | undefined;
+      try {
+        [outcome] = await handleS3Event(eventOf(record), chunked);
+      } finally {
+        rt.s3.middlewareStack.remove('fillTheDiskAtCommit');
+        await rm(ballast, { force: true });
+      }
+
+      expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large', chunks: expect.any(Number) });
+      expect((outcome as { chunks: number }).chunks).toBeGreaterThan(2);
+      expect((outcome as { error: string }).error).toMatch(
+        /^ran out of temp storage publishing the \d+ MB of rows its \d+ chunks staged \(0 MB free in WORK_DIR before cleanup\): raise ephemeral_storage_size/,
+      );
+      expect(await lake.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+      expect(leftovers()).toEqual([]);
+      await expectCleanOutcome(lake, record, uploaded, outcome, small);
     });
 
     it('quarantines a file when the disk fills up while it is processed, and leaves nothing behind', async () => {

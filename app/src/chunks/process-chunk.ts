@@ -53,7 +53,7 @@ export interface ParquetSource {
  */
 export interface ChunkPart {
   index: number;
-  /** The staged rows (lz4 Parquet, as one invocation stages them): every row read, in order. */
+  /** The staged rows (as one invocation stages them, in zstd: the part goes through S3): every row read, in order. */
   stagedKey: string;
   /** The lines that could not be read as the header says, numbered in the chunk; only when there are some. */
   linesKey?: string;
@@ -97,7 +97,7 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
       await createRawInputView(connection, file);
       await clearRejectedLines(connection);
       const columns = { columns: file.columns, format: source.format };
-      const stagedRows = await stageDataset(connection, job.dataset, columns, paths.staged);
+      const stagedRows = await stageDataset(connection, job.dataset, columns, paths.staged, 'zstd');
       const rejectedLines = await countRejectedLines(connection);
       if (rejectedLines > 0) await copyRows(connection, rejectedLinesSelect(), paths.lines, PARQUET);
       return { stagedRows, rejectedLines };

@@ -79,7 +79,8 @@ export async function scanRecords(path: string, from = 0, quote = '"'): Promise<
   let quoted = false;
   let lineFeeds = 0;
   let quotedLineBreak = false;
-  for await (const piece of createReadStream(path, { start: from })) {
+  // 1 MB reads: at the default 64 KB, the reads cost twice the scan itself.
+  for await (const piece of createReadStream(path, { start: from, highWaterMark: 1 << 20 })) {
     const bytes = piece as Buffer;
     // From quote to quote with indexOf (native), counting the line feeds in between: fast on large chunks.
     for (let at = 0; at < bytes.length; ) {

@@ -10,7 +10,7 @@ import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../e
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, uploadFile } from '../io/s3-io';
-import { freeBytes, invocationFolder } from '../io/work-dir';
+import { freeBytes, invocationFolder, isOutOfSpace } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
 import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
@@ -286,11 +286,6 @@ function outOfMemory(error: unknown, limitMb: number): PoisonFileError | undefin
     );
   }
   return undefined;
-}
-
-/** The disk is full: Node's ENOSPC, or DuckDB's message for it. */
-function isOutOfSpace(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test(messageOf(error));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../errors';
 
 /**
  * The folders an invocation works in, by what it does (the gold cache lives
@@ -50,4 +51,9 @@ function entriesOf(dir: string): string[] {
 export async function freeBytes(dir: string): Promise<number> {
   const stats = await statfs(dir);
   return stats.bavail * stats.bsize;
+}
+
+/** The disk is full: Node's ENOSPC, or DuckDB's message for it. */
+export function isOutOfSpace(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test(messageOf(error));
 }

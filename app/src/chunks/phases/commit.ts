@@ -8,7 +8,7 @@ import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
 import { deleteObject, getJsonIfExists, inParallel, listKeys, uploadFile } from '../../io/s3-io';
-import { freeBytes, invocationFolder } from '../../io/work-dir';
+import { freeBytes, invocationFolder, isOutOfSpace } from '../../io/work-dir';
 import { conformToSchema } from '../../schema/conform-silver';
 import { assembleParts, downloadParts } from '../commit-chunks';
 import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
@@ -19,7 +19,7 @@ import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from '.
  * them, in chunk order) assembled into the file's one silver object and one
  * rejects object, published as the single-invocation path publishes them,
  * one gold job, the parts removed. A file that is poison as a whole (no row
- * read) is quarantined. A fault keeps the parts, so that a retry of the step
+ * read, or parts that fill the disk) is quarantined. A fault keeps the parts, so that a retry of the step
  * finds them.
  */
 export async function commitFile(context: ChunkContext, deps: StepDeps): Promise<IngestOutcome> {
@@ -30,9 +30,10 @@ export async function commitFile(context: ChunkContext, deps: StepDeps): Promise
   try {
     outcome = await publish(context, dataset, parts, dir, deps);
   } catch (error) {
-    if (!(error instanceof PoisonFileError)) throw error;
+    const poison = isOutOfSpace(error) ? await outOfSpace(parts, deps.cfg.workDir, error) : error;
+    if (!(poison instanceof PoisonFileError)) throw error;
     const now = deps.now ?? (() => new Date());
-    const quarantined = await quarantine(context.raw, dataset.name, context.version, error, deps, now);
+    const quarantined = await quarantine(context.raw, dataset.name, context.version, poison, deps, now);
     outcome = { ...quarantined, chunks: context.chunks };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -43,9 +44,13 @@ export async function commitFile(context: ChunkContext, deps: StepDeps): Promise
 
 /**
  * Temp storage the commit needs: the parts, then silver and rejects beside
- * them (smaller than the parts: zstd against lz4, and without the rules' columns).
+ * them (the same rows in zstd too, with their lineage: on trips silver is
+ * 1.1 times the parts), and a margin.
  */
-const COMMIT_SPACE_FACTOR = 2;
+const COMMIT_SPACE_FACTOR = 2.5;
+
+const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
+const sumOfParts = (parts: readonly ChunkPart[]) => parts.reduce((sum, part) => sum + part.partBytes, 0);
 
 /**
  * A file whose parts cannot fit in the chunk function's temp storage is
@@ -53,16 +58,29 @@ const COMMIT_SPACE_FACTOR = 2;
  * parts never fit on a retry.
  */
 async function checkCommitSpace(parts: readonly ChunkPart[], workDir: string): Promise<void> {
-  const partBytes = parts.reduce((sum, part) => sum + part.partBytes, 0);
+  const partBytes = sumOfParts(parts);
   const needed = partBytes * COMMIT_SPACE_FACTOR;
   const free = await freeBytes(workDir);
   if (needed <= free) return;
-  const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
   throw new PoisonFileError(
     'too-large',
     `its ${parts.length} chunks staged ${mb(partBytes)} MB of rows, and publishing them needs about ${mb(needed)} MB of ` +
       `temp storage (the parts, then silver); WORK_DIR has ${mb(free)} MB free: raise ephemeral_storage_size ` +
       '(up to 10240 MB)',
+  );
+}
+
+/**
+ * The disk filled up all the same (another tenant of /tmp, or silver larger
+ * than foreseen): the same parts would not fit on a retry either.
+ */
+async function outOfSpace(parts: readonly ChunkPart[], workDir: string, cause: unknown): Promise<PoisonFileError> {
+  const free = await freeBytes(workDir).catch(() => 0);
+  return new PoisonFileError(
+    'too-large',
+    `ran out of temp storage publishing the ${mb(sumOfParts(parts))} MB of rows its ${parts.length} chunks staged ` +
+      `(${mb(free)} MB free in WORK_DIR before cleanup): raise ephemeral_storage_size (up to 10240 MB)`,
+    { cause },
   );
 }
 
