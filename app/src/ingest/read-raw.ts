@@ -133,19 +133,25 @@ async function openCsv(
       connection,
       `read_csv(${file}, ${options}, sample_size = 20480, all_varchar = ${allVarchar})`,
     );
-    if (columns.length === dialect.columns.length) return columns;
+    if (columns.length === dialect.columns.length) {
+      // Every statement over the view would sniff the file again (about 10 ms each, five or more a
+      // file or chunk): with every column text, the sniffer's answer is pinned as explicit columns.
+      if (allVarchar) await describeRawFile(connection, `read_csv(${file}, ${options}, ${textColumnsOf(columns)})`);
+      return columns;
+    }
   } catch {
     // The sniffer failed with the dialect fixed: read every column as text below.
   }
-  const textColumns = dialect.columns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ');
   try {
-    return await describeRawFile(
-      connection,
-      `read_csv(${file}, ${options}, auto_detect = false, columns = {${textColumns}})`,
-    );
+    return await describeRawFile(connection, `read_csv(${file}, ${options}, ${textColumnsOf(dialect.columns)})`);
   } catch (error) {
     throw new PoisonFileError('unreadable', `cannot read as csv: ${duckdbMessage(error, path)}`, { cause: error });
   }
+}
+
+/** read_csv's options for these columns, every one text, without a sniff. */
+function textColumnsOf(columns: readonly string[]): string {
+  return `auto_detect = false, columns = {${columns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`;
 }
 
 /** DuckDB's guess at the dialect; undefined when it cannot make one. */
