@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import { SourceGoneError } from '../src/errors';
-import { copyObject, downloadRangeToFile, downloadToFile, getJsonIfExists, putJson, uploadFile } from '../src/io/s3-io';
+import {
+  copyObject,
+  downloadRangeToFile,
+  downloadToFile,
+  getJsonIfExists,
+  inParallel,
+  putJson,
+  uploadFile,
+} from '../src/io/s3-io';
 
 describe('S3 transfers', () => {
   let s3: LocalS3;
@@ -113,5 +121,38 @@ describe('S3 transfers', () => {
     await putJson(s3.client(), 'b', 'doc.json', { a: 1 });
     expect(await getJsonIfExists(s3.client(), 'b', 'doc.json')).toEqual({ a: 1 });
     expect(await getJsonIfExists(s3.client(), 'b', 'nope.json')).toBeUndefined();
+  });
+});
+
+describe('inParallel', () => {
+  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+  it('after a failure starts nothing new, and throws the first failure once the running work has settled', async () => {
+    // A caller removes its work folder when this throws: a transfer still writing into it must be over by then.
+    const events: string[] = [];
+    const work = async (item: number) => {
+      events.push(`start ${item}`);
+      await sleep(item === 0 ? 5 : 40);
+      events.push(`end ${item}`);
+      if (item < 2) throw new Error(`item ${item} failed`);
+    };
+
+    await expect(inParallel([0, 1, 2, 3], 2, work)).rejects.toThrow('item 0 failed');
+
+    expect(events).toEqual(['start 0', 'start 1', 'end 0', 'end 1']);
+  });
+
+  it('runs every item, at most the limit at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await inParallel([1, 2, 3, 4, 5, 6, 7], 3, async (item) => {
+      most = Math.max(most, ++running);
+      await sleep(item % 3);
+      running--;
+      done.push(item);
+    });
+    expect(done.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(most).toBe(3);
   });
 });

@@ -34,6 +34,28 @@ describe('temp storage', () => {
       await lake.close();
     });
 
+    /**
+     * A real ENOSPC: the small disk fills up (another tenant's file of
+     * ballast, 64 KB left) as a GET of a key that `when` picks goes out.
+     * Returns what empties it again.
+     */
+    function fillTheDiskOnGet(when: (key: string) => boolean): () => Promise<void> {
+      const ballast = join(small, 'ballast');
+      rt.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand' && when(String((args.input as { Key?: string }).Key))) {
+            writeFileSync(ballast, Buffer.alloc(Math.max(0, (await freeBytes(small)) - 64 * 1024)));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'fillTheDisk' },
+      );
+      return async () => {
+        rt.s3.middlewareStack.remove('fillTheDisk');
+        await rm(ballast, { force: true });
+      };
+    }
+
     /** What invocations left in the work dir (DuckDB's own folder aside). */
     const leftovers = () => readdirSync(small).filter((entry) => entry !== 'duckdb');
 
@@ -103,25 +125,14 @@ describe('temp storage', () => {
       const uploaded = readFileSync(path);
       const record = await lake.upload('trips/chunked-fills-the-disk.csv', uploaded);
       const chunked: Runtime = { ...rt, chunks: { chunkBytes: 1024 * 1024, concurrency: 2, retryDelaysMs: [] } };
-      // Every part fits by the commit's estimate; then the disk fills (another tenant's file) as the first part comes down.
-      const ballast = join(small, 'ballast');
-      rt.s3.middlewareStack.add(
-        (next, context) => async (args) => {
-          const key = String((args.input as { Key?: string }).Key);
-          if (context.commandName === 'GetObjectCommand' && key.includes('/staged-')) {
-            writeFileSync(ballast, Buffer.alloc(Math.max(0, (await freeBytes(small)) - 64 * 1024)));
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'fillTheDiskAtCommit' },
-      );
+      // Every part fits by the commit's estimate; then the disk fills as the first part comes down.
+      const emptyTheDisk = fillTheDiskOnGet((key) => key.includes('/staged-'));
 
       let outcome: IngestOutcome | undefined;
       try {
         [outcome] = await handleS3Event(eventOf(record), chunked);
       } finally {
-        rt.s3.middlewareStack.remove('fillTheDiskAtCommit');
-        await rm(ballast, { force: true });
+        await emptyTheDisk();
       }
 
       expect(outcome).toMatchObject({ status: 'quarantined', reason: 'too-large', chunks: expect.any(Number) });
@@ -140,17 +151,8 @@ describe('temp storage', () => {
           't1,2026-01-15 08:30:00,3.5,12.5,1,card,Downtown\n'.repeat(20_000),
       );
       const record = await lake.upload('trips/fills-the-disk.csv', uploaded);
-      // The disk fills (another file's worth of ballast) just as the download starts: a real ENOSPC.
-      const ballast = join(small, 'ballast');
-      rt.s3.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'GetObjectCommand') {
-            writeFileSync(ballast, Buffer.alloc(Math.max(0, (await freeBytes(small)) - 64 * 1024)));
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'fillTheDisk' },
-      );
+      // The disk fills just as the download starts.
+      const emptyTheDisk = fillTheDiskOnGet(() => true);
 
       let outcome: IngestOutcome | undefined;
       try {
@@ -161,8 +163,7 @@ describe('temp storage', () => {
           /ran out of temp storage .* raise the function's ephemeral_storage_size/,
         );
       } finally {
-        rt.s3.middlewareStack.remove('fillTheDisk');
-        await rm(ballast, { force: true });
+        await emptyTheDisk();
       }
       expect(leftovers()).toEqual([]);
       await expectCleanOutcome(lake, record, uploaded, outcome, small);

@@ -1,6 +1,7 @@
 import type { Dataset } from '../datasets';
 import { messageOf, SourceGoneError } from '../errors';
 import type { IngestDeps, IngestOutcome, RawObject } from '../ingest/ingest-object';
+import { inParallel } from '../io/s3-io';
 import type { ChunkExecutions } from './chunk-executions';
 import { failureOf, isFinal, recordChunkFailure, runChunk } from './phases/chunk';
 import { commitFile, removeParts } from './phases/commit';
@@ -98,9 +99,10 @@ class ChunkFailedError extends Error {
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
- * Every chunk, at most `concurrency` at once, each retried after the delays.
- * After a failure no new chunk starts, and the failure is thrown once the
- * running ones have stopped, so nothing writes a part after the cleanup.
+ * Every chunk, at most `concurrency` at once, each retried after the delays
+ * (not once another chunk has failed). After a failure no new chunk starts,
+ * and the failure is thrown once the running ones have stopped, so nothing
+ * writes a part after the cleanup.
  */
 async function runChunks<T>(
   chunks: readonly ChunkItem[],
@@ -108,8 +110,7 @@ async function runChunks<T>(
   work: (chunk: ChunkItem) => Promise<T>,
 ): Promise<T[]> {
   const results: T[] = [];
-  let next = 0;
-  let failure: unknown;
+  let failed = false;
   const attempt = async (chunk: ChunkItem): Promise<T> => {
     for (let attempts = 1; ; attempts++) {
       try {
@@ -117,22 +118,18 @@ async function runChunks<T>(
       } catch (error) {
         if (isFinal(error)) throw new ChunkFailedError(chunk, attempts, error);
         const delay = retryDelaysMs[attempts - 1];
-        if (delay === undefined || failure) throw new ChunkFailedError(chunk, attempts, error);
+        if (delay === undefined || failed) throw new ChunkFailedError(chunk, attempts, error);
         await sleep(delay);
       }
     }
   };
-  const worker = async () => {
-    while (!failure && next < chunks.length) {
-      const chunk = chunks[next++] as ChunkItem;
-      try {
-        results[chunk.index] = await attempt(chunk);
-      } catch (error) {
-        failure ??= error;
-      }
+  await inParallel(chunks, concurrency, async (chunk) => {
+    try {
+      results[chunk.index] = await attempt(chunk);
+    } catch (error) {
+      failed = true;
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
-  if (failure) throw failure;
+  });
   return results;
 }

@@ -298,13 +298,25 @@ async function writeBody(response: GetObjectCommandOutput, path: string, offset:
   await pipeline(response.Body as Readable, createWriteStream(path, { flags: 'r+', start: offset }));
 }
 
-/** Runs `work` on every item, at most `limit` at a time; the first failure rejects. */
+/**
+ * Runs `work` on every item, at most `limit` at a time. After a failure no
+ * new item starts, and the first failure is thrown once the running ones
+ * have settled: a caller's cleanup never races a download still writing.
+ */
 export async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
+    while (!failure && next < items.length) {
+      try {
+        await work(items[next++] as T);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /**
