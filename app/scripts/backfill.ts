@@ -27,6 +27,10 @@ On AWS, deploy the change first, so new files get the same transforms.
 
   --dataset D        the dataset to rebuild (required)
   --concurrency N    raw objects processed at once (default 2)
+  --chunk-mb N       a file above N MB is processed in chunks, here, as pnpm dev
+                     --chunk-mb runs them (default 512, the stack's chunk_threshold_mb)
+  --chunk-concurrency N
+                     chunks of one file processed at once (default 2)
   --wait SECONDS     how long to wait for the switch (default 300; 0: do not wait)
 ${DEPLOYMENT_USAGE}
   -h, --help         this help
@@ -39,6 +43,8 @@ async function main(): Promise<number> {
   const values = parseCommandLine(USAGE, {
     dataset: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
+    'chunk-mb': { type: 'string', default: '512' },
+    'chunk-concurrency': { type: 'string', default: '2' },
     wait: { type: 'string', default: '300' },
     ...DEPLOYMENT_OPTIONS,
   });
@@ -52,6 +58,10 @@ async function main(): Promise<number> {
   }
   const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
   const waitMs = wholeNumber('--wait', values.wait) * 1000;
+  const chunks = {
+    chunkBytes: wholeNumber('--chunk-mb', values['chunk-mb'], 1) * 1024 ** 2,
+    concurrency: wholeNumber('--chunk-concurrency', values['chunk-concurrency'], 1),
+  };
   deployment = deploymentFrom(values);
   const target = deployment;
   quietLocalLogs();
@@ -59,7 +69,7 @@ async function main(): Promise<number> {
   const report = await withDeployment(target, (clients, cfg) =>
     backfill(
       dataset,
-      { s3: clients.s3, zones: target.buckets, cfg, target: deployedPipeline(clients, target) },
+      { s3: clients.s3, zones: target.buckets, cfg, target: deployedPipeline(clients, target), chunks },
       { concurrency, waitMs, say },
     ),
   );

@@ -30,6 +30,12 @@ export interface BackfillDeps {
   cfg: Pick<Config, 'maxObjectBytes' | 'workDir' | 'duckdb' | 'goldCacheBytes'>;
   /** Where the switch goes: the gold queue, in the dataset's group. */
   target: PipelineTarget;
+  /**
+   * Files above `chunkBytes` are processed in chunks here, as the local
+   * lakehouse runs them (a file too large for one invocation was ingested in
+   * chunks; read whole, it would be quarantined and lose its silver).
+   */
+  chunks?: { chunkBytes: number; concurrency: number };
 }
 
 export interface BackfillOptions {
@@ -46,6 +52,8 @@ export interface BackfillOptions {
 export interface BackfillReport {
   objects: number;
   ingested: number;
+  /** Of the ingested, those processed in chunks. */
+  inChunks: number;
   quarantined: number;
   skipped: number;
   silverRows: number;
@@ -60,6 +68,8 @@ export interface BackfillReport {
 
 /** Attempts per raw object: a transient fault is retried, as Lambda would. */
 const ATTEMPTS = 3;
+/** Waits before a failed chunk's retries, as the local lakehouse waits. */
+const CHUNK_RETRY_DELAYS_MS = [1000, 2000];
 
 /**
  * Rebuilds a dataset from raw after a change to its SQL or rules:
@@ -88,8 +98,9 @@ export async function backfill(
   say(`backfill of ${dataset.name}: ${raws.length} raw object(s)${hasGold ? `, gold state at commit ${since}` : ''}`);
 
   const { report, jobs } = await rebuildSilver(dataset, raws, deps, options.concurrency ?? 2);
+  const chunked = report.inChunks > 0 ? `, ${report.inChunks} in chunks` : '';
   say(
-    `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected), ` +
+    `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected${chunked}), ` +
       `${report.quarantined} quarantined, ${report.skipped} skipped; ${report.removedOutputs.length} stale output(s) removed`,
   );
   if (!hasGold) return report;
@@ -120,7 +131,7 @@ export async function backfill(
 async function rebuildSilver(
   dataset: Dataset,
   raws: readonly RawVersion[],
-  { s3, zones, cfg }: BackfillDeps,
+  { s3, zones, cfg, chunks }: BackfillDeps,
   concurrency: number,
 ): Promise<{ report: BackfillReport; jobs: GoldJob[] }> {
   const existing = new Set<string>();
@@ -134,6 +145,7 @@ async function rebuildSilver(
   const report: BackfillReport = {
     objects: raws.length,
     ingested: 0,
+    inChunks: 0,
     quarantined: 0,
     skipped: 0,
     silverRows: 0,
@@ -152,6 +164,7 @@ async function rebuildSilver(
     cfg: { ...cfg, silverBucket: zones.silver },
     datasets: new Map([[dataset.name, dataset]]),
     gold: keep,
+    ...(chunks ? { chunks: { ...chunks, retryDelaysMs: CHUNK_RETRY_DELAYS_MS } } : {}),
   };
   const jobOf = new Map<RawVersion, GoldJob>();
   // The transform changed: the dataset's schema starts again from the rebuilt files, so a type only the
@@ -219,6 +232,7 @@ async function switched(
 function count(report: BackfillReport, outcome: IngestOutcome): void {
   if (outcome.status === 'ingested') {
     report.ingested++;
+    if (outcome.chunks) report.inChunks++;
     report.silverRows += outcome.silverRows;
     report.rejectedRows += outcome.rejectedRows;
   } else if (outcome.status === 'quarantined') {
