@@ -2,6 +2,7 @@
  * Rebuilds a dataset's silver, rejects and gold from raw after a change to
  * its SQL or rules, and switches gold to the rebuilt generation in one step.
  */
+import { DEFAULT_CHUNK_THRESHOLD_MB } from '@lakehouse/contract';
 import { parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
 import {
   DEPLOYMENT_OPTIONS,
@@ -27,8 +28,8 @@ On AWS, deploy the change first, so new files get the same transforms.
 
   --dataset D        the dataset to rebuild (required)
   --concurrency N    raw objects processed at once (default 2)
-  --chunk-mb N       a file above N MB is processed in chunks, here, as pnpm dev
-                     --chunk-mb runs them (default 512, the stack's chunk_threshold_mb)
+  --chunk-mb N       a file above N MB is processed in chunks, here, as pnpm dev runs
+                     them (default ${DEFAULT_CHUNK_THRESHOLD_MB}, as the stack's chunk_threshold_mb; 0: every file whole)
   --chunk-concurrency N
                      chunks of one file processed at once (default 2)
   --wait SECONDS     how long to wait for the switch (default 300; 0: do not wait)
@@ -43,7 +44,7 @@ async function main(): Promise<number> {
   const values = parseCommandLine(USAGE, {
     dataset: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
-    'chunk-mb': { type: 'string', default: '512' },
+    'chunk-mb': { type: 'string', default: String(DEFAULT_CHUNK_THRESHOLD_MB) },
     'chunk-concurrency': { type: 'string', default: '2' },
     wait: { type: 'string', default: '300' },
     ...DEPLOYMENT_OPTIONS,
@@ -58,10 +59,10 @@ async function main(): Promise<number> {
   }
   const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
   const waitMs = wholeNumber('--wait', values.wait) * 1000;
-  const chunks = {
-    chunkBytes: wholeNumber('--chunk-mb', values['chunk-mb'], 1) * 1024 ** 2,
-    concurrency: wholeNumber('--chunk-concurrency', values['chunk-concurrency'], 1),
-  };
+  const chunkBytes = wholeNumber('--chunk-mb', values['chunk-mb']) * 1024 ** 2;
+  const chunks = chunkBytes
+    ? { chunkBytes, concurrency: wholeNumber('--chunk-concurrency', values['chunk-concurrency'], 1) }
+    : undefined;
   deployment = deploymentFrom(values);
   const target = deployment;
   quietLocalLogs();
@@ -69,7 +70,13 @@ async function main(): Promise<number> {
   const report = await withDeployment(target, (clients, cfg) =>
     backfill(
       dataset,
-      { s3: clients.s3, zones: target.buckets, cfg, target: deployedPipeline(clients, target), chunks },
+      {
+        s3: clients.s3,
+        zones: target.buckets,
+        cfg,
+        target: deployedPipeline(clients, target),
+        ...(chunks ? { chunks } : {}),
+      },
       { concurrency, waitMs, say },
     ),
   );

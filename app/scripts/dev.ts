@@ -6,6 +6,7 @@
  * starting, progress of long ones) go to stderr.
  */
 import { join, relative } from 'node:path';
+import { DEFAULT_CHUNK_THRESHOLD_MB } from '@lakehouse/contract';
 import { callerPath, exitWithUsageError, parseCommandLine, UsageError, wholeNumber } from '../local/command-line';
 import { ConsolePortInUseError, DEFAULT_CONSOLE_PORT, startConsoleNear } from '../local/console/console-server';
 import { leftBehindNotice } from '../local/left-behind-notice';
@@ -35,7 +36,7 @@ stdout; notes and progress on stderr.
                     memory and as many threads as vCPUs (default: a 2 GB DuckDB limit)
   --chunk-mb N      process a CSV or Parquet file of a dataset with a folder above N MB in chunks:
                     split at record boundaries or row groups, each chunk to a part, then one
-                    commit (default: every file whole)
+                    commit (default ${DEFAULT_CHUNK_THRESHOLD_MB}, as the stack's chunk_threshold_mb; 0: every file whole)
   --chunk-concurrency N
                     chunks of one file processed at once (default 2)
   -h, --help        this help
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     concurrency: { type: 'string', default: '4' },
     'data-dir': { type: 'string' },
     'memory-mb': { type: 'string' },
-    'chunk-mb': { type: 'string' },
+    'chunk-mb': { type: 'string', default: String(DEFAULT_CHUNK_THRESHOLD_MB) },
     'chunk-concurrency': { type: 'string', default: '2' },
   });
   const port = portFrom(values.port ?? process.env.LAKEHOUSE_PORT ?? String(DEFAULT_PORT));
@@ -62,8 +63,7 @@ async function main(): Promise<void> {
   const concurrency = wholeNumber('--concurrency', values.concurrency, 1);
   const lambdaMemoryMb =
     values['memory-mb'] === undefined ? undefined : wholeNumber('--memory-mb', values['memory-mb'], 128);
-  const chunkBytes =
-    values['chunk-mb'] === undefined ? undefined : wholeNumber('--chunk-mb', values['chunk-mb'], 1) * 1024 ** 2;
+  const chunkBytes = wholeNumber('--chunk-mb', values['chunk-mb']) * 1024 ** 2;
   const chunkConcurrency = wholeNumber('--chunk-concurrency', values['chunk-concurrency'], 1);
   const home = values['data-dir'] ? callerPath(values['data-dir']) : LAKEHOUSE_HOME;
   quietLocalLogs();

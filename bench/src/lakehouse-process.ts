@@ -65,9 +65,10 @@ export async function startLakehouseProcess(options: LakehouseProcessOptions): P
     ...tsxNodeArgs(),
     DEV_SCRIPT,
     ...['--port', '0', '--data-dir', options.dataDir, '--concurrency', '1', '--memory-mb', String(options.memoryMb)],
+    // Whole unless asked: the bench measures one invocation (pnpm dev would chunk a file above 512 MB).
     ...(options.chunks
       ? ['--chunk-mb', String(options.chunks.mb), '--chunk-concurrency', String(options.chunks.concurrency)]
-      : []),
+      : ['--chunk-mb', '0']),
   ];
   const child = spawn(process.execPath, args, {
     cwd: APP_DIR,

@@ -1,4 +1,4 @@
-import { DEFAULT_GLUE_DATABASE } from '@lakehouse/contract';
+import { DEFAULT_CHUNK_THRESHOLD_MB, DEFAULT_GLUE_DATABASE } from '@lakehouse/contract';
 import { Fn, type IResolvable, Op, TerraformVariable, type TerraformVariableConfig, Token } from 'cdktf';
 import { Construct } from 'constructs';
 
@@ -273,7 +273,7 @@ export class StackVariables extends Construct {
     });
     this.chunkThresholdMb = variable('chunk_threshold_mb', {
       type: 'number',
-      default: 512,
+      default: DEFAULT_CHUNK_THRESHOLD_MB,
       description:
         'Raw files above this many MB are planned in chunks of about this size and run by the chunk state machine (Step Functions Distributed Map); smaller ones, and files that cannot be split exactly, are processed whole.',
       validation: [

@@ -1,5 +1,13 @@
 import { CHUNK_FINAL_ERROR, CHUNK_STEP } from './handlers';
 
+/**
+ * Files above this many MB are processed in chunks by default, on AWS
+ * (`chunk_threshold_mb`) as locally (`pnpm dev`, `pnpm backfill`): about what
+ * one invocation reads, stages and publishes in a minute, well inside its
+ * memory, temp storage and 15 minutes.
+ */
+export const DEFAULT_CHUNK_THRESHOLD_MB = 512;
+
 /** Retries of a chunk after a fault (a chunk runs at most this many times plus one). */
 export const CHUNK_RETRIES = 3;
 
