@@ -19,8 +19,8 @@ import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from '.
  * them, in chunk order) assembled into the file's one silver object and one
  * rejects object, published as the single-invocation path publishes them,
  * one gold job, the parts removed. A file that is poison as a whole (no row
- * read, or parts that fill the disk) is quarantined. A fault keeps the parts, so that a retry of the step
- * finds them.
+ * read, or parts that fill the disk) is quarantined. A fault keeps the
+ * parts, so that a retry of the step finds them.
  */
 export async function commitFile(context: ChunkContext, deps: StepDeps): Promise<IngestOutcome> {
   const dataset = datasetOfContext(context, deps.datasets);
