@@ -6,10 +6,10 @@ import { type EventLogEntry, type LocalLakehouse, startLocalLakehouse } from '..
 import { type Dataset, loadDatasets } from '../src/datasets';
 import { listKeys } from '../src/io/s3-io';
 import { backfill } from '../src/replay/backfill';
-import { clientsFor, destroyClients, localDeployment } from '../src/replay/deployment';
+import { destroyClients } from '../src/replay/deployment';
 import { isWhole } from '../src/replay/left-behind';
-import { deployedPipeline } from '../src/replay/pipeline-target';
 import { reconcile } from '../src/replay/reconcile';
+import { replayDeps } from './support/replay-deps';
 import { rowsUnder, tripsFile, uploadAndWait } from './support/zones';
 
 const CHUNK_BYTES = 8 * 1024;
@@ -20,7 +20,7 @@ const SMALL: [string, string] = ['trips/day.csv', tripsFile(380, 420)];
 describe('reconcile and backfill treat a file processed in chunks like any other', () => {
   let home: string;
   let lakehouse: LocalLakehouse;
-  let clients: ReturnType<typeof clientsFor>;
+  let deps: ReturnType<typeof replayDeps>;
   const datasets = loadDatasets();
 
   beforeAll(async () => {
@@ -33,26 +33,15 @@ describe('reconcile and backfill treat a file processed in chunks like any other
       retryDelaysMs: [],
       chunkBytes: CHUNK_BYTES,
     });
-    clients = clientsFor(localDeployment(lakehouse.endpoint));
+    deps = replayDeps(lakehouse, datasets);
   });
 
   afterAll(async () => {
-    destroyClients(clients);
+    destroyClients(deps.clients);
     await lakehouse.stop({ graceMs: 0 });
     await rm(home, { recursive: true, force: true });
   });
 
-  const deps = () => {
-    const deployment = localDeployment(lakehouse.endpoint);
-    return {
-      s3: clients.s3,
-      sqs: clients.sqs,
-      zones: deployment.buckets,
-      datasets,
-      cfg: lakehouse.cfg,
-      target: deployedPipeline(clients, deployment),
-    };
-  };
   const tables = async () => {
     const client = lakehouse.client();
     return {
@@ -75,7 +64,7 @@ describe('reconcile and backfill treat a file processed in chunks like any other
     expect(built.silver).toHaveLength(440);
 
     // Its outputs and its gold job count as the chunked file's outcome.
-    const dry = await reconcile(deps(), { dryRun: true });
+    const dry = await reconcile(deps, { dryRun: true });
     expect(dry.found.scanned).toBe(2);
     expect(isWhole(dry.found)).toBe(true);
 
@@ -88,7 +77,7 @@ describe('reconcile and backfill treat a file processed in chunks like any other
         done(entry);
       });
     });
-    const report = await reconcile(deps(), { waitMs: 20_000, pollMs: 100 });
+    const report = await reconcile(deps, { waitMs: 20_000, pollMs: 100 });
     expect(report.replayed).toEqual({ events: 1, goldJobs: 0 });
     expect(await replayed).toMatchObject({ status: 'ingested', chunks: big.chunks, silverKey: big.silverKey });
     await lakehouse.idle();
@@ -97,7 +86,7 @@ describe('reconcile and backfill treat a file processed in chunks like any other
     // Backfill reads every raw file again, here, into a fresh build: the same tables. One invocation takes
     // 16 KB here, so the large file can only be read in chunks (whole, it would be quarantined and lose its silver).
     const lines: string[] = [];
-    const limited = { ...deps(), cfg: { ...lakehouse.cfg, maxObjectBytes: 16 * 1024 } };
+    const limited = { ...deps, cfg: { ...lakehouse.cfg, maxObjectBytes: 16 * 1024 } };
     const backfilled = await backfill(
       datasets.get('trips') as Dataset,
       { ...limited, chunks: { chunkBytes: CHUNK_BYTES, concurrency: 2 } },

@@ -12,20 +12,18 @@ import { readAppliedLedger } from '../src/gold/applied-ledger';
 import { loadManifest } from '../src/gold/gold-state';
 import { handleS3Event } from '../src/handler';
 import {
-  clientsFor,
   type DeploymentClients,
   deploymentFromOutputs,
   destroyClients,
-  localDeployment,
   StackOutputsError,
 } from '../src/replay/deployment';
 import { findLeftBehind, isWhole } from '../src/replay/left-behind';
-import { deployedPipeline } from '../src/replay/pipeline-target';
 import { creationRecord, listRawObjects, type RawVersion } from '../src/replay/raw-objects';
 import { reconcile } from '../src/replay/reconcile';
 import { redrive } from '../src/replay/redrive';
 import { createRuntime } from '../src/runtime';
 import { eventOf } from './support/lakehouse';
+import { replayDeps } from './support/replay-deps';
 import { objectStamps, tripsFile, uploadAndWait } from './support/zones';
 
 const TRANSFORMS = join(__dirname, '..', 'transforms');
@@ -57,21 +55,11 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     return lakehouse;
   }
 
-  /** What the commands use: the SDK's Lambda, SQS and S3 clients, pointed at the lakehouse instead of AWS. */
-  function deployed(lakehouse: LocalLakehouse, datasets: ReadonlyMap<string, Dataset> = loadDatasets()) {
-    const deployment = localDeployment(lakehouse.endpoint);
-    const clients = clientsFor(deployment);
-    opened.push(clients);
-    return {
-      s3: clients.s3,
-      sqs: clients.sqs,
-      zones: deployment.buckets,
-      datasets,
-      cfg: lakehouse.cfg,
-      target: deployedPipeline(clients, deployment),
-      queues: { failedEvents: deployment.failedEventsQueueUrl, goldDeadLetter: deployment.goldDeadLetterQueueUrl },
-      clients,
-    };
+  /** What the commands use, pointed at the lakehouse (its clients destroyed after the tests). */
+  function deployed(lakehouse: LocalLakehouse, datasets?: ReadonlyMap<string, Dataset>) {
+    const deps = replayDeps(lakehouse, datasets);
+    opened.push(deps.clients);
+    return deps;
   }
 
   it('reconcile finds raw objects with no outcome and silver files gold never applied, replays them once', async () => {
