@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Rule } from '../datasets';
 import { PoisonFileError } from '../errors';
+import { firstRejectedLines } from '../ingest/read-raw';
 import { type Lineage, publishStaged, type StagedPart, type TransformResult } from '../ingest/transform';
 import { sqlString } from '../io/duckdb';
 import { downloadToFile, inParallel } from '../io/s3-io';
@@ -90,15 +91,4 @@ function linesInFile(lines: ReadonlyArray<{ path: string; lineOffset: number }>)
   const offsets = lines.map((entry) => entry.lineOffset).join(', ');
   return `select * replace (_source_line + [${offsets}][file_index::bigint + 1] as _source_line)
           from read_parquet([${files}])`;
-}
-
-/** As the single-invocation path quotes them: `line 3: Expected Number of Columns: 2 Found: 4`. */
-async function firstRejectedLines(connection: DuckDBConnection, rejectedLines: string, count = 3): Promise<string> {
-  const reader = await connection.runAndReadAll(
-    `select _source_line, _error from (${rejectedLines}) order by _source_line limit ${count}`,
-  );
-  return reader
-    .getRowObjectsJS()
-    .map((row) => `line ${row._source_line}: ${row._error}`)
-    .join('; ');
 }

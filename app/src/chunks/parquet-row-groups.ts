@@ -1,6 +1,7 @@
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { MAGIC, startsWith } from '../ingest/formats';
 import { sqlString } from '../io/duckdb';
 import type { RangedObject } from '../io/s3-io';
 
@@ -30,7 +31,7 @@ export async function parquetRowGroups(
 ): Promise<{ rowGroups: RowGroup[]; footer: { start: number; end: number } } | undefined> {
   if (object.size < TAIL_BYTES + 4) return undefined;
   const tail = await object.read(object.size - TAIL_BYTES, object.size);
-  if (tail.subarray(4).toString('latin1') !== 'PAR1') return undefined;
+  if (!startsWith(tail.subarray(4), MAGIC.parquet)) return undefined;
   const footerBytes = tail.readUInt32LE(0);
   const footerStart = object.size - TAIL_BYTES - footerBytes;
   if (footerStart < 4) return undefined;

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { binaryKind, encodingProblem } from '../ingest/file-kind';
-import { textFormat } from '../ingest/formats';
+import { MAGIC, startsWith, textFormat } from '../ingest/formats';
 import type { RangedObject } from '../io/s3-io';
 import { parquetRowGroups } from './parquet-row-groups';
 import { completeLines, isJsonRecord, nextRecordStart, quotedLineBreak } from './record-boundaries';
@@ -69,8 +69,6 @@ export interface PlanOptions {
 export const HEAD_BYTES = 256 * 1024;
 export const WINDOW_BYTES = 64 * 1024;
 
-const MAGIC = { gzip: [0x1f, 0x8b], zstd: [0x28, 0xb5, 0x2f, 0xfd], parquet: [...Buffer.from('PAR1')] };
-const startsWith = (bytes: Buffer, magic: number[]) => magic.every((byte, i) => bytes[i] === byte);
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 
 /**

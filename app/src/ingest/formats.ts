@@ -17,12 +17,16 @@ export interface DetectedFormat {
 /** How much of a text file's content format detection reads: a CSV's header line must fit in it. */
 export const HEAD_BYTES = CSV_MAX_LINE_BYTES + 1;
 
-const MAGIC = {
+/** The bytes a file starts with, by what it is. */
+export const MAGIC = {
   gzip: Buffer.from([0x1f, 0x8b]),
   zstd: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]),
   parquet: Buffer.from('PAR1'),
   encryptedParquet: Buffer.from('PARE'),
 };
+
+/** Whether `bytes` begin with `magic`. */
+export const startsWith = (bytes: Buffer, magic: Buffer) => bytes.subarray(0, magic.length).equals(magic);
 
 const EXTENSION_FORMATS: Record<string, DataFormat> = {
   csv: 'csv',
@@ -64,16 +68,16 @@ export function textFormat(head: string): DataFormat {
 export async function detectFormat(path: string, key: string): Promise<DetectedFormat> {
   const start = await readHead(path, 'none', 4);
   const claimed = formatFromKey(key);
-  if (start.equals(MAGIC.parquet)) return { format: 'parquet', compression: 'none' };
-  if (start.equals(MAGIC.encryptedParquet) && (await readTail(path, 4)).equals(MAGIC.encryptedParquet)) {
+  if (startsWith(start, MAGIC.parquet)) return { format: 'parquet', compression: 'none' };
+  if (startsWith(start, MAGIC.encryptedParquet) && startsWith(await readTail(path, 4), MAGIC.encryptedParquet)) {
     throw new PoisonFileError(
       'unsupported-format',
       'Parquet with an encrypted footer (PARE magic): it can only be read with its encryption key, which the pipeline does not have',
     );
   }
   let compression: Compression = 'none';
-  if (start.subarray(0, 2).equals(MAGIC.gzip)) compression = 'gzip';
-  else if (start.equals(MAGIC.zstd)) compression = 'zstd';
+  if (startsWith(start, MAGIC.gzip)) compression = 'gzip';
+  else if (startsWith(start, MAGIC.zstd)) compression = 'zstd';
   // Compressed: trust a claimed parquet (DuckDB will tell), otherwise look inside.
   if (compression !== 'none' && claimed.format === 'parquet') return { format: 'parquet', compression };
   const head = await readHead(path, compression, HEAD_BYTES);

@@ -232,10 +232,18 @@ export async function clearRejectedLines(connection: DuckDBConnection): Promise<
   if (await hasRejectsTable(connection)) await connection.run('delete from reject_errors');
 }
 
-/** The first rejected lines, as a reason can quote them: `line 3: Expected Number of Columns: 2 Found: 4`. */
-export async function firstRejectedLines(connection: DuckDBConnection, count = 3): Promise<string> {
+/**
+ * The first rejected lines, as a reason can quote them: `line 3: Expected
+ * Number of Columns: 2 Found: 4`. From DuckDB's rejects tables, or from
+ * `rejectedLines` (a select of the same columns: a chunked file's lines).
+ */
+export async function firstRejectedLines(
+  connection: DuckDBConnection,
+  rejectedLines = rejectedLinesSelect(),
+  count = 3,
+): Promise<string> {
   const reader = await connection.runAndReadAll(
-    `select _source_line, _error from (${rejectedLinesSelect()}) order by _source_line limit ${count}`,
+    `select _source_line, _error from (${rejectedLines}) order by _source_line limit ${count}`,
   );
   return reader
     .getRowObjectsJS()

@@ -77,6 +77,9 @@ export interface DownloadOptions {
 
 const isNotFound = (error: unknown) =>
   error instanceof NoSuchKey || ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((error as Error).name);
+/** An object or version that is no longer there, as SourceGoneError (the event is skipped); any other error as it is. */
+const goneIfMissing = (error: unknown, ref: ObjectRef) =>
+  isNotFound(error) ? new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error }) : error;
 const isInvalidRange = (error: unknown) =>
   (error as Error).name === 'InvalidRange' ||
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416;
@@ -92,6 +95,28 @@ function getRange(s3: S3Client, ref: ObjectRef, range?: string, ifMatch?: string
       IfMatch: ifMatch,
     }),
   );
+}
+
+/**
+ * A ranged GET of the version whose ETag is `eTag` (quoted, as S3 sends it).
+ * S3 answers 412 to the If-Match; a server that ignores it still names what
+ * it sent, and another version fails here, its body discarded: two versions
+ * never mix. `changed` says when it was first read ("while it was read").
+ */
+async function getRangeOfVersion(
+  s3: S3Client,
+  ref: ObjectRef,
+  range: string,
+  eTag: string,
+  changed: string,
+): Promise<GetObjectCommandOutput> {
+  const part = await getRange(s3, ref, range, eTag);
+  const [wanted, sent] = [eTag, part.ETag ?? ''].map((tag) => tag.replace(/"/g, ''));
+  if (sent && sent !== wanted) {
+    (part.Body as Readable | undefined)?.destroy?.();
+    throw new Error(`s3://${ref.bucket}/${ref.key} changed ${changed} (ETag ${wanted}, then ${sent})`);
+  }
+  return part;
 }
 
 /**
@@ -136,24 +161,14 @@ export async function downloadToFile(
       ranges.push([start, Math.min(total, start + partBytes) - 1]);
     }
     await inParallel(ranges, concurrency, async ([start, end]) => {
-      const part = await get(`bytes=${start}-${end}`, first.ETag);
-      // S3 answers 412 to the If-Match; a server that ignores it still names what it sent.
-      if (part.ETag && part.ETag !== first.ETag) {
-        (part.Body as Readable | undefined)?.destroy?.();
-        throw new Error(
-          `s3://${ref.bucket}/${ref.key} changed while it was read (ETag ${first.ETag}, then ${part.ETag})`,
-        );
-      }
+      const part = await getRangeOfVersion(s3, ref, `bytes=${start}-${end}`, first.ETag ?? '', 'while it was read');
       await writeBody(part, path, start);
       done += end - start + 1;
       onBytes?.(done, total);
     });
     return { bytes: total, eTag, versionId, lastModified: first.LastModified };
   } catch (error) {
-    if (isNotFound(error)) {
-      throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
-    }
-    throw error;
+    throw goneIfMissing(error, ref);
   }
 }
 
@@ -177,8 +192,6 @@ export interface RangedObject {
  */
 export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number): Promise<RangedObject> {
   const get = (range: string | undefined, ifMatch?: string) => getRange(s3, ref, range, ifMatch);
-  const gone = (error: unknown) =>
-    isNotFound(error) ? new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error }) : error;
   let first: GetObjectCommandOutput;
   try {
     first = await get(`bytes=0-${Math.max(1, headBytes) - 1}`).catch((error) => {
@@ -187,7 +200,7 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
       throw error;
     });
   } catch (error) {
-    throw gone(error);
+    throw goneIfMissing(error, ref);
   }
   const head = Buffer.from((await first.Body?.transformToByteArray()) ?? []);
   const versionId = first.VersionId ?? ref.versionId;
@@ -201,16 +214,16 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
     async read(start, end) {
       if (end <= start) return Buffer.alloc(0);
       try {
-        const part = await get(`bytes=${start}-${end - 1}`, first.ETag);
-        if (part.ETag && part.ETag !== first.ETag) {
-          (part.Body as Readable | undefined)?.destroy?.();
-          throw new Error(
-            `s3://${ref.bucket}/${ref.key} changed while it was read (ETag ${first.ETag}, then ${part.ETag})`,
-          );
-        }
+        const part = await getRangeOfVersion(
+          s3,
+          ref,
+          `bytes=${start}-${end - 1}`,
+          first.ETag ?? '',
+          'while it was read',
+        );
         return Buffer.from((await part.Body?.transformToByteArray()) ?? []);
       } catch (error) {
-        throw gone(error);
+        throw goneIfMissing(error, ref);
       }
     },
   };
@@ -258,28 +271,12 @@ export async function downloadRangeAt(
   for (let from = start; from < end; from += partBytes) parts.push([from, Math.min(end, from + partBytes)]);
   try {
     await inParallel(parts, concurrency, async ([from, to]) => {
-      const response = await s3.send(
-        new GetObjectCommand({
-          Bucket: ref.bucket,
-          Key: ref.key,
-          VersionId: ref.versionId,
-          Range: `bytes=${from}-${to - 1}`,
-          IfMatch: `"${ref.eTag}"`,
-        }),
-      );
-      // S3 answers 412 to the If-Match; a server that ignores it still names what it sent.
-      const sent = (response.ETag ?? '').replace(/"/g, '');
-      if (sent && sent !== ref.eTag) {
-        (response.Body as Readable | undefined)?.destroy?.();
-        throw new Error(`s3://${ref.bucket}/${ref.key} changed since it was planned (ETag ${ref.eTag}, then ${sent})`);
-      }
+      const range = `bytes=${from}-${to - 1}`;
+      const response = await getRangeOfVersion(s3, ref, range, `"${ref.eTag}"`, 'since it was planned');
       await writeBody(response, path, offset + (from - start));
     });
   } catch (error) {
-    if (isNotFound(error)) {
-      throw new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error });
-    }
-    throw error;
+    throw goneIfMissing(error, ref);
   }
 }
 
