@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Rule } from '../datasets';
-import { PoisonFileError } from '../errors';
-import { firstRejectedLines } from '../ingest/read-raw';
+import { checkRowsRead } from '../ingest/read-raw';
 import { type Lineage, publishStaged, type StagedPart, type TransformResult } from '../ingest/transform';
 import { sqlString } from '../io/duckdb';
 import { downloadToFile, inParallel } from '../io/s3-io';
@@ -68,13 +67,7 @@ export async function assembleParts(
   const stagedRows = rowsBefore;
   const rejectedLines = parts.reduce((sum, part) => sum + part.rejectedLines, 0);
   const rejectedLinesFrom = linesInFile(lines);
-  if (stagedRows === 0 && rejectedLinesFrom) {
-    throw new PoisonFileError(
-      'unreadable',
-      `no line of the csv file could be read as its header says: ${await firstRejectedLines(connection, rejectedLinesFrom)}`,
-    );
-  }
-  if (stagedRows === 0) throw new PoisonFileError('empty', `the ${format} file has no rows`);
+  await checkRowsRead(connection, { stagedRows, rejectedLines, format }, rejectedLinesFrom);
   return publishStaged(
     connection,
     stagedRows,

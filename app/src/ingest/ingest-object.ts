@@ -17,13 +17,7 @@ import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import { quarantine } from './quarantine';
-import {
-  clearRejectedLines,
-  countRejectedLines,
-  createRawInputView,
-  firstRejectedLines,
-  openRawFile,
-} from './read-raw';
+import { checkRowsRead, clearRejectedLines, countRejectedLines, createRawInputView, openRawFile } from './read-raw';
 import { type Lineage, publishStaged, stageDataset, stageGeneric, type TransformPaths } from './transform';
 
 /** One object version named by an S3 event. */
@@ -176,13 +170,7 @@ async function ingestWhole(
       );
       // The raw copy is no longer needed: free the temp storage before writing outputs.
       await rm(inputPath, { force: true });
-      if (stagedRows === 0 && rejectedLines > 0) {
-        throw new PoisonFileError(
-          'unreadable',
-          `no line of the ${detected.format} file could be read as its header says: ${await firstRejectedLines(connection)}`,
-        );
-      }
-      if (stagedRows === 0) throw new PoisonFileError('empty', `the ${detected.format} file has no rows`);
+      await checkRowsRead(connection, { stagedRows, rejectedLines, format: detected.format });
       const result = await withQueryProgress(connection, 'writing silver', progress, () =>
         publishStaged(connection, stagedRows, lineage, paths, {
           ...(definition ? { rules: definition.rules } : {}),

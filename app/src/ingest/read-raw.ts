@@ -233,11 +233,31 @@ export async function clearRejectedLines(connection: DuckDBConnection): Promise<
 }
 
 /**
+ * A file of which no row was read is poison: `unreadable` when lines were
+ * rejected (quoting the first of them, from `rejectedLinesFrom` as for
+ * `firstRejectedLines`), `empty` otherwise.
+ */
+export async function checkRowsRead(
+  connection: DuckDBConnection,
+  { stagedRows, rejectedLines, format }: { stagedRows: number; rejectedLines: number; format: string },
+  rejectedLinesFrom?: string,
+): Promise<void> {
+  if (stagedRows > 0) return;
+  if (rejectedLines > 0) {
+    throw new PoisonFileError(
+      'unreadable',
+      `no line of the ${format} file could be read as its header says: ${await firstRejectedLines(connection, rejectedLinesFrom)}`,
+    );
+  }
+  throw new PoisonFileError('empty', `the ${format} file has no rows`);
+}
+
+/**
  * The first rejected lines, as a reason can quote them: `line 3: Expected
  * Number of Columns: 2 Found: 4`. From DuckDB's rejects tables, or from
  * `rejectedLines` (a select of the same columns: a chunked file's lines).
  */
-export async function firstRejectedLines(
+async function firstRejectedLines(
   connection: DuckDBConnection,
   rejectedLines = rejectedLinesSelect(),
   count = 3,
