@@ -6,14 +6,8 @@ import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import type { CsvDialect } from '../ingest/csv-dialect';
 import type { DetectedFormat } from '../ingest/formats';
-import {
-  clearRejectedLines,
-  countRejectedLines,
-  createRawInputView,
-  openRawFile,
-  rejectedLinesSelect,
-} from '../ingest/read-raw';
-import { PARQUET, stageDataset } from '../ingest/transform';
+import { rejectedLinesSelect } from '../ingest/read-raw';
+import { PARQUET, stageDatasetFile } from '../ingest/transform';
 import { copyRows, withConnection } from '../io/duckdb';
 import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
 import { invocationFolder } from '../io/work-dir';
@@ -93,14 +87,9 @@ export async function processChunk(job: ChunkJob, chunk: TextChunk | RowGroupChu
           await downloadParquetChunk(job, source, chunk as RowGroupChunk, dir);
     const paths = { staged: join(dir, 'staged.parquet'), lines: join(dir, 'lines.parquet') };
     const result = await withConnection(cfg, async (connection) => {
-      const file = await openRawFile(connection, input.path, input.detected, { allVarchar: true, ...input.read });
-      await createRawInputView(connection, file);
-      await clearRejectedLines(connection);
-      const columns = { columns: file.columns, format: source.format };
-      const stagedRows = await stageDataset(connection, job.dataset, columns, paths.staged, 'zstd');
-      const rejectedLines = await countRejectedLines(connection);
-      if (rejectedLines > 0) await copyRows(connection, rejectedLinesSelect(), paths.lines, PARQUET);
-      return { stagedRows, rejectedLines };
+      const staged = await stageDatasetFile(connection, job.dataset, input, paths.staged, 'zstd');
+      if (staged.rejectedLines > 0) await copyRows(connection, rejectedLinesSelect(), paths.lines, PARQUET);
+      return staged;
     });
     // The chunk's input is read: free its temp storage before the upload.
     await rm(input.path, { force: true });

@@ -17,8 +17,15 @@ import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import { quarantine } from './quarantine';
-import { checkRowsRead, clearRejectedLines, countRejectedLines, createRawInputView, openRawFile } from './read-raw';
-import { type Lineage, publishStaged, stageDataset, stageGeneric, type TransformPaths } from './transform';
+import { checkRowsRead, clearRejectedLines, countRejectedLines, openRawFile } from './read-raw';
+import {
+  type Lineage,
+  publishStaged,
+  type Staged,
+  stageDatasetFile,
+  stageGeneric,
+  type TransformPaths,
+} from './transform';
 
 /** One object version named by an S3 event. */
 export interface RawObject {
@@ -291,12 +298,6 @@ async function decompressionLimit(workDir: string): Promise<{ maxBytes: number; 
   };
 }
 
-interface Staged {
-  stagedRows: number;
-  /** CSV lines that could not be read as the header says (they go to rejects with DuckDB's error). */
-  rejectedLines: number;
-}
-
 /**
  * One streaming pass over the raw file into the staged file. A CSV's types
  * are sniffed from a sample: when a later value does not fit them, the file
@@ -310,14 +311,7 @@ async function stage(
   stagedPath: string,
 ): Promise<Staged> {
   const staged = async (stagedRows: number) => ({ stagedRows, rejectedLines: await countRejectedLines(connection) });
-  if (definition) {
-    const file = await openRawFile(connection, inputPath, detected, { allVarchar: true });
-    await createRawInputView(connection, file);
-    await clearRejectedLines(connection);
-    return staged(
-      await stageDataset(connection, definition, { columns: file.columns, format: detected.format }, stagedPath),
-    );
-  }
+  if (definition) return stageDatasetFile(connection, definition, { path: inputPath, detected }, stagedPath);
   await openRawFile(connection, inputPath, detected, { allVarchar: false });
   await clearRejectedLines(connection);
   try {

@@ -21,6 +21,14 @@ export interface RawFile {
   columns: string[];
 }
 
+/** How a chunk of a file is read (a whole file needs neither). */
+export interface ChunkRead {
+  /** A CSV chunk: the dialect of the file's start. */
+  dialect?: CsvDialect;
+  /** A Parquet chunk: only these rows (0-based `first`), whose row groups alone are read. */
+  rows?: { first: number; count: number };
+}
+
 /**
  * Opens a local file as the view `raw_named`: its columns renamed to
  * snake_case, every value as written (text) with `allVarchar`, DuckDB's types
@@ -33,17 +41,7 @@ export async function openRawFile(
   connection: DuckDBConnection,
   path: string,
   detected: DetectedFormat,
-  {
-    allVarchar,
-    dialect,
-    rows,
-  }: {
-    allVarchar: boolean;
-    /** A CSV chunk: the dialect of the file's start. */
-    dialect?: CsvDialect;
-    /** A Parquet chunk: only these rows (0-based `first`), whose row groups alone are read. */
-    rows?: { first: number; count: number };
-  },
+  { allVarchar, dialect, rows }: { allVarchar: boolean } & ChunkRead,
 ): Promise<RawFile> {
   const sourceColumns =
     detected.format === 'csv'

@@ -2,7 +2,19 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset, Rule } from '../datasets';
 import { duckdbMessage, PoisonFileError } from '../errors';
 import { copyRows, sqlString } from '../io/duckdb';
-import { fileReadsCleanly, RAW_INPUT, ROW_COLUMN, rejectedLinesSelect, SOURCE_COLUMN } from './read-raw';
+import type { DetectedFormat } from './formats';
+import {
+  type ChunkRead,
+  clearRejectedLines,
+  countRejectedLines,
+  createRawInputView,
+  fileReadsCleanly,
+  openRawFile,
+  RAW_INPUT,
+  ROW_COLUMN,
+  rejectedLinesSelect,
+  SOURCE_COLUMN,
+} from './read-raw';
 
 /**
  * raw file ─(stage: one streaming pass)─▶ staged.parquet ─┬─▶ silver.parquet  (rows that pass, + _source_row, lineage)
@@ -68,6 +80,33 @@ function lineageColumns(lineage: Lineage): string {
 /** No dataset folder: the file's own columns and types. Returns the rows staged. */
 export function stageGeneric(connection: DuckDBConnection, stagedPath: string): Promise<number> {
   return copyRows(connection, 'select * from raw_named', stagedPath, `(${staged('lz4_raw')})`);
+}
+
+/** What a staging pass read. */
+export interface Staged {
+  stagedRows: number;
+  /** CSV lines that could not be read as the header says (they go to rejects with DuckDB's error). */
+  rejectedLines: number;
+}
+
+/**
+ * A dataset's file (or a chunk of it, as `read` says) read as text and
+ * staged: the rows staged, and the CSV lines that could not be read as the
+ * header says (left in DuckDB's rejects tables).
+ */
+export async function stageDatasetFile(
+  connection: DuckDBConnection,
+  dataset: Dataset,
+  input: { path: string; detected: DetectedFormat; read?: ChunkRead },
+  stagedPath: string,
+  codec: StagedCodec = 'lz4_raw',
+): Promise<Staged> {
+  const file = await openRawFile(connection, input.path, input.detected, { allVarchar: true, ...input.read });
+  await createRawInputView(connection, file);
+  await clearRejectedLines(connection);
+  const columns = { columns: file.columns, format: input.detected.format };
+  const stagedRows = await stageDataset(connection, dataset, columns, stagedPath, codec);
+  return { stagedRows, rejectedLines: await countRejectedLines(connection) };
 }
 
 /**
