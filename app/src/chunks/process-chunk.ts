@@ -9,7 +9,7 @@ import type { DetectedFormat } from '../ingest/formats';
 import { rejectedLinesSelect } from '../ingest/read-raw';
 import { PARQUET, stageDatasetFile } from '../ingest/transform';
 import { copyRows, withConnection } from '../io/duckdb';
-import { downloadRangeAt, downloadRangeToFile, uploadFile } from '../io/s3-io';
+import { downloadRangeAt, downloadRangeToFile, PARQUET_TYPE, uploadFile } from '../io/s3-io';
 import { invocationFolder } from '../io/work-dir';
 import type { ByteRange, RowGroupChunk, TextChunk } from './plan-chunks';
 import { scanRecords } from './record-boundaries';
@@ -153,5 +153,3 @@ async function downloadParquetChunk(job: ChunkJob, source: ParquetSource, chunk:
     prefixLines: 0,
   };
 }
-
-export const PARQUET_TYPE = 'application/vnd.apache.parquet';

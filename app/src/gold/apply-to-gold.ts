@@ -8,7 +8,7 @@ import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
 import { copyRows, sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
 import type { ObjectCache } from '../io/object-cache';
-import { copyObject, deleteObject, downloadToFile, inParallel, uploadFile } from '../io/s3-io';
+import { copyObject, deleteObject, downloadToFile, inParallel, PARQUET_TYPE, uploadFile } from '../io/s3-io';
 import { invocationFolder } from '../io/work-dir';
 import { indexRunsToMerge, shouldCompact, smallestRunsToMerge } from './compaction';
 import {
@@ -44,7 +44,6 @@ export interface GoldResult {
   compacted?: boolean;
 }
 
-const PARQUET_TYPE = 'application/vnd.apache.parquet';
 /** Uploads and deletes at once. */
 const PARALLEL_TRANSFERS = 8;
 

@@ -1,6 +1,6 @@
 import { goldManifestKey } from '@lakehouse/contract';
 import type { Dataset } from '../datasets';
-import { copyObject, deleteObject, inParallel, listKeys } from '../io/s3-io';
+import { copyObject, deleteObject, inParallel, listKeys, PARQUET_TYPE } from '../io/s3-io';
 import { readAppliedLedger } from './applied-ledger';
 import { applyToGold, type GoldDeps, type GoldResult } from './apply-to-gold';
 import { type GoldManifest, loadManifest, type StateObject, saveManifest } from './gold-state';
@@ -20,7 +20,6 @@ export interface GenerationSwitch {
   };
 }
 
-const PARQUET_TYPE = 'application/vnd.apache.parquet';
 const PARALLEL_TRANSFERS = 8;
 
 /**

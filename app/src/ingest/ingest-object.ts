@@ -9,7 +9,7 @@ import type { Dataset } from '../datasets';
 import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../errors';
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
-import { DOWNLOAD, downloadToFile, uploadFile } from '../io/s3-io';
+import { DOWNLOAD, downloadToFile, PARQUET_TYPE, uploadFile } from '../io/s3-io';
 import { freeBytes, invocationFolder, isOutOfSpace } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
@@ -87,8 +87,6 @@ export interface IngestDeps {
   /** Files above `chunkBytes` are processed in chunks: in process (`--chunk-mb`), or on AWS by the chunk state machine. */
   chunks?: ChunkOptions;
 }
-
-const PARQUET_TYPE = 'application/vnd.apache.parquet';
 
 /**
  * Raw object -> silver Parquet (+ rejects) -> gold job. A file that can never
@@ -198,24 +196,19 @@ async function ingestWhole(
       throw outOfMemory(error, cfg.duckdb.memoryLimitMb) ?? error;
     });
 
-    const outputKey = silverKey(raw.key, version);
-    const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
     progress?.({ stage: 'uploading' });
-    // Rejects first: a silver object is never there without its rejects (a failure between them is retried).
-    if (rejectedKey) await uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE);
-    await uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE);
+    const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
     // A dataset with a folder has its tables declared by the stack.
     if (!definition) await deps.silverTables?.sync(schema.schema);
     if (definition && definition.goldTables.length > 0) {
       progress?.({ stage: 'gold' });
-      await deps.gold.submit({ dataset, silverKey: outputKey });
+      await deps.gold.submit({ dataset, silverKey: outputs.silverKey });
     }
     return {
       status: 'ingested',
       dataset,
       format: detected.compression === 'none' ? detected.format : `${detected.format}+${detected.compression}`,
-      silverKey: outputKey,
-      ...(rejectedKey ? { rejectsKey: rejectedKey } : {}),
+      ...outputs,
       ...result,
       ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
     };
@@ -236,6 +229,27 @@ async function ingestWhole(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The silver and rejects objects of one raw version, rejects first: a silver
+ * object is never there without its rejects (a failure between them is retried).
+ */
+export async function uploadOutputs(
+  s3: S3Client,
+  bucket: string,
+  rawKey: string,
+  version: string,
+  paths: { silver: string; rejects: string },
+  rejectedRows: number,
+): Promise<{ silverKey: string; rejectsKey?: string }> {
+  const outputs = {
+    silverKey: silverKey(rawKey, version),
+    ...(rejectedRows > 0 ? { rejectsKey: rejectsKey(rawKey, version) } : {}),
+  };
+  if (outputs.rejectsKey) await uploadFile(s3, bucket, outputs.rejectsKey, paths.rejects, PARQUET_TYPE);
+  await uploadFile(s3, bucket, outputs.silverKey, paths.silver, PARQUET_TYPE);
+  return outputs;
 }
 
 /**

@@ -316,6 +316,9 @@ export async function inParallel<T>(items: readonly T[], limit: number, work: (i
   if (failure) throw failure.error;
 }
 
+/** The Content-Type of the Parquet objects the pipeline writes. */
+export const PARQUET_TYPE = 'application/vnd.apache.parquet';
+
 /**
  * Up to 64 MB, one PUT of the file read into memory; above, a multipart
  * upload of 16 MB parts, 4 at a time: either way at most 64 MB in memory, and

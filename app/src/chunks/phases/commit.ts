@@ -1,17 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chunkManifestKey, chunkPartsPrefix, rejectsKey, silverKey } from '@lakehouse/contract';
+import { chunkManifestKey, chunkPartsPrefix } from '@lakehouse/contract';
 import type { Dataset } from '../../datasets';
 import { PoisonFileError } from '../../errors';
-import type { IngestOutcome } from '../../ingest/ingest-object';
+import { type IngestOutcome, uploadOutputs } from '../../ingest/ingest-object';
 import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
-import { deleteObject, getJsonIfExists, inParallel, listKeys, uploadFile } from '../../io/s3-io';
+import { deleteObject, getJsonIfExists, inParallel, listKeys } from '../../io/s3-io';
 import { freeBytes, invocationFolder, isOutOfSpace } from '../../io/work-dir';
 import { conformToSchema } from '../../schema/conform-silver';
 import { assembleParts, downloadParts } from '../commit-chunks';
-import { type ChunkPart, PARQUET_TYPE } from '../process-chunk';
+import type { ChunkPart } from '../process-chunk';
 import { type ChunkContext, datasetOfContext, lineageOf, type StepDeps } from './context';
 
 /**
@@ -138,17 +138,13 @@ async function publish(
     });
     return { result, schema };
   });
-  const outputKey = silverKey(raw.key, version);
-  const rejectedKey = result.rejectedRows > 0 ? rejectsKey(raw.key, version) : undefined;
-  if (rejectedKey) await uploadFile(s3, cfg.silverBucket, rejectedKey, paths.rejects, PARQUET_TYPE);
-  await uploadFile(s3, cfg.silverBucket, outputKey, paths.silver, PARQUET_TYPE);
-  if (dataset.goldTables.length > 0) await gold.submit({ dataset: dataset.name, silverKey: outputKey });
+  const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
+  if (dataset.goldTables.length > 0) await gold.submit({ dataset: dataset.name, silverKey: outputs.silverKey });
   return {
     status: 'ingested',
     dataset: dataset.name,
     format,
-    silverKey: outputKey,
-    ...(rejectedKey ? { rejectsKey: rejectedKey } : {}),
+    ...outputs,
     ...result,
     ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
     chunks: parts.length,
