@@ -10,7 +10,7 @@ import { duckdbMessage, messageOf, PoisonFileError, SourceGoneError } from '../e
 import type { GoldQueue } from '../gold/gold-queue';
 import { withConnection } from '../io/duckdb';
 import { DOWNLOAD, downloadToFile, PARQUET_TYPE, uploadFile } from '../io/s3-io';
-import { freeBytes, invocationFolder, isOutOfSpace } from '../io/work-dir';
+import { freeBytes, invocationFolder, isOutOfSpace, mb } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
 import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
@@ -258,8 +258,6 @@ export async function uploadOutputs(
  * rows are decompressed; running out then is caught as it happens).
  */
 const TEMP_SPACE_FACTOR = 2;
-
-const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
 
 /**
  * A file that cannot fit in the function's temp storage is quarantined at

@@ -57,3 +57,6 @@ export async function freeBytes(dir: string): Promise<number> {
 export function isOutOfSpace(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test(messageOf(error));
 }
+
+/** Megabytes, rounded up, as messages about temp storage give them. */
+export const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);

@@ -8,7 +8,7 @@ import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
 import { deleteObject, getJsonIfExists, inParallel, listKeys } from '../../io/s3-io';
-import { freeBytes, invocationFolder, isOutOfSpace } from '../../io/work-dir';
+import { freeBytes, invocationFolder, isOutOfSpace, mb } from '../../io/work-dir';
 import { conformToSchema } from '../../schema/conform-silver';
 import { assembleParts, downloadParts } from '../commit-chunks';
 import type { ChunkPart } from '../process-chunk';
@@ -49,7 +49,6 @@ export async function commitFile(context: ChunkContext, deps: StepDeps): Promise
  */
 const COMMIT_SPACE_FACTOR = 2.5;
 
-const mb = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
 const sumOfParts = (parts: readonly ChunkPart[]) => parts.reduce((sum, part) => sum + part.partBytes, 0);
 
 /**
