@@ -1,7 +1,8 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { QUARANTINE_PREFIX, REJECTS_PREFIX } from '@lakehouse/contract';
 import type { Config } from '../../src/config';
 import { sqlString, withConnection } from '../../src/io/duckdb';
+import { listObjects } from '../../src/io/s3-io';
 import { withDownloaded } from '../lakehouse-contents';
 import { BUCKETS } from '../local-lakehouse';
 
@@ -124,16 +125,7 @@ async function sequentially<T, R>(items: readonly T[], fn: (item: T) => Promise<
 }
 
 async function list(client: S3Client, prefix: string): Promise<Listed[]> {
-  const listed: Listed[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: BUCKETS.silver, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) {
-      if (object.Key) listed.push({ key: object.Key, eTag: (object.ETag ?? '').replace(/"/g, '') });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return listed;
+  return (await listObjects(client, BUCKETS.silver, prefix)).flatMap((object) =>
+    object.Key ? [{ key: object.Key, eTag: (object.ETag ?? '').replace(/"/g, '') }] : [],
+  );
 }

@@ -3,13 +3,14 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  type _Object,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
-  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -466,16 +467,18 @@ export async function downloadIfExists(s3: S3Client, bucket: string, key: string
   }
 }
 
+/** Every object under a prefix, across pages (the SDK's paginator), as listed. */
+export async function listObjects(s3: S3Client, bucket: string, prefix?: string): Promise<_Object[]> {
+  const objects: _Object[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    objects.push(...(page.Contents ?? []));
+  }
+  return objects;
+}
+
 /** Every key under a prefix, sorted, across pages. */
 export async function listKeys(s3: S3Client, bucket: string, prefix?: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys.sort();
+  return (await listObjects(s3, bucket, prefix)).flatMap((object) => (object.Key ? [object.Key] : [])).sort();
 }
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string) {

@@ -1,11 +1,7 @@
-import {
-  GetBucketVersioningCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetBucketVersioningCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { datasetOf } from '@lakehouse/contract';
 import type { S3EventRecord } from 'aws-lambda';
+import { listObjects } from '../io/s3-io';
 
 /** The current version of one raw object, as a listing gives it. */
 export interface RawVersion {
@@ -37,7 +33,7 @@ export async function listRawObjects(s3: S3Client, bucket: string, filter: RawFi
   const prefix = filter.dataset ? `${filter.dataset}/` : undefined;
   const objects = (await isVersioned(s3, bucket))
     ? await listLatestVersions(s3, bucket, prefix)
-    : await listObjects(s3, bucket, prefix);
+    : await listCurrentObjects(s3, bucket, prefix);
   return objects
     .filter((raw) => !raw.key.endsWith('/'))
     .filter((raw) => !filter.dataset || datasetOf(raw.key) === filter.dataset)
@@ -56,23 +52,19 @@ async function isVersioned(s3: S3Client, bucket: string): Promise<boolean> {
   }
 }
 
-async function listObjects(s3: S3Client, bucket: string, prefix?: string): Promise<RawVersion[]> {
-  const objects: RawVersion[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
-      if (!object.Key) continue;
-      objects.push({
-        key: object.Key,
-        eTag: unquote(object.ETag),
-        size: object.Size ?? 0,
-        lastModified: object.LastModified ?? new Date(0),
-      });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return objects;
+async function listCurrentObjects(s3: S3Client, bucket: string, prefix?: string): Promise<RawVersion[]> {
+  return (await listObjects(s3, bucket, prefix)).flatMap((object) =>
+    object.Key
+      ? [
+          {
+            key: object.Key,
+            eTag: unquote(object.ETag),
+            size: object.Size ?? 0,
+            lastModified: object.LastModified ?? new Date(0),
+          },
+        ]
+      : [],
+  );
 }
 
 async function listLatestVersions(s3: S3Client, bucket: string, prefix?: string): Promise<RawVersion[]> {
