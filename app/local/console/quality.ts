@@ -2,7 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { QUARANTINE_PREFIX, REJECTS_PREFIX } from '@lakehouse/contract';
 import type { Config } from '../../src/config';
 import { sqlString, withConnection } from '../../src/io/duckdb';
-import { listObjects } from '../../src/io/s3-io';
+import { listObjects, unquote } from '../../src/io/s3-io';
 import { withDownloaded } from '../lakehouse-contents';
 import { BUCKETS } from '../local-lakehouse';
 
@@ -126,6 +126,6 @@ async function sequentially<T, R>(items: readonly T[], fn: (item: T) => Promise<
 
 async function list(client: S3Client, prefix: string): Promise<Listed[]> {
   return (await listObjects(client, BUCKETS.silver, prefix)).flatMap((object) =>
-    object.Key ? [{ key: object.Key, eTag: (object.ETag ?? '').replace(/"/g, '') }] : [],
+    object.Key ? [{ key: object.Key, eTag: unquote(object.ETag) }] : [],
   );
 }

@@ -78,6 +78,8 @@ export interface DownloadOptions {
 
 const isNotFound = (error: unknown) =>
   error instanceof NoSuchKey || ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((error as Error).name);
+/** An ETag as S3 sends it, quoted, or absent: bare, '' when absent (keys and records name it bare). */
+export const unquote = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '');
 /** An object or version that is no longer there, as SourceGoneError (the event is skipped); any other error as it is. */
 const goneIfMissing = (error: unknown, ref: ObjectRef) =>
   isNotFound(error) ? new SourceGoneError(`s3://${ref.bucket}/${ref.key} no longer exists`, { cause: error }) : error;
@@ -112,7 +114,7 @@ async function getRangeOfVersion(
   changed: string,
 ): Promise<GetObjectCommandOutput> {
   const part = await getRange(s3, ref, range, eTag);
-  const [wanted, sent] = [eTag, part.ETag ?? ''].map((tag) => tag.replace(/"/g, ''));
+  const [wanted, sent] = [unquote(eTag), unquote(part.ETag)];
   if (sent && sent !== wanted) {
     (part.Body as Readable | undefined)?.destroy?.();
     throw new Error(`s3://${ref.bucket}/${ref.key} changed ${changed} (ETag ${wanted}, then ${sent})`);
@@ -154,7 +156,7 @@ export async function downloadToFile(
     await writeBody(first, path, 0);
     let done = Math.min(total, partBytes);
     onBytes?.(done, total);
-    const eTag = (first.ETag ?? '').replace(/"/g, '');
+    const eTag = unquote(first.ETag);
     const versionId = first.VersionId ?? ref.versionId;
 
     const ranges: Array<[number, number]> = [];
@@ -209,7 +211,7 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
     bucket: ref.bucket,
     key: ref.key,
     size: totalSize(first),
-    eTag: (first.ETag ?? '').replace(/"/g, ''),
+    eTag: unquote(first.ETag),
     ...(versionId ? { versionId } : {}),
     head,
     async read(start, end) {
@@ -348,7 +350,7 @@ export async function uploadFile(
     const response = await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path), ContentType: contentType }),
     );
-    return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+    return { eTag: unquote(response.ETag) };
   }
   const response = await new Upload({
     client: s3,
@@ -356,7 +358,7 @@ export async function uploadFile(
     queueSize: PARTS_AT_ONCE,
     partSize: PART_BYTES,
   }).done();
-  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+  return { eTag: unquote(response.ETag) };
 }
 
 /** A server-side copy: the bytes never pass through this function. */
@@ -378,7 +380,7 @@ export async function copyObject(
       ContentType: contentType,
     }),
   );
-  return { eTag: (response.CopyObjectResult?.ETag ?? '').replace(/"/g, '') };
+  return { eTag: unquote(response.CopyObjectResult?.ETag) };
 }
 
 /** A JSON object on one line: Athena's JSON SerDe reads quarantine records as one object per line. */
@@ -391,7 +393,7 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
       ContentType: 'application/json',
     }),
   );
-  return { eTag: (response.ETag ?? '').replace(/"/g, '') };
+  return { eTag: unquote(response.ETag) };
 }
 
 /** A small JSON object and the ETag it was read at, or undefined when there is no such object. */

@@ -1,7 +1,7 @@
 import { GetBucketVersioningCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { datasetOf } from '@lakehouse/contract';
 import type { S3EventRecord } from 'aws-lambda';
-import { listObjects } from '../io/s3-io';
+import { listObjects, unquote } from '../io/s3-io';
 
 /** The current version of one raw object, as a listing gives it. */
 export interface RawVersion {
@@ -21,8 +21,6 @@ export interface RawFilter {
   /** Only objects last modified at or after this. */
   since?: Date;
 }
-
-const unquote = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '');
 
 /**
  * The current version of every object in `bucket` (folder markers left out),

@@ -4,6 +4,7 @@ import { silverKey } from '@lakehouse/contract';
 import type { S3EventRecord } from 'aws-lambda';
 import type { GoldMessage } from '../gold/gold-queue';
 import { decodeS3Key } from '../ingest/s3-event';
+import { unquote } from '../io/s3-io';
 import { failedRecordsOf, failureReason } from './failure-record';
 import { findLeftBehind, type ScanDeps } from './left-behind';
 import type { PipelineTarget } from './pipeline-target';
@@ -164,7 +165,7 @@ function goldMessageOf(body: string): GoldMessage | undefined {
 function isCurrent(record: S3EventRecord, raw: RawVersion | undefined): boolean {
   if (!raw) return false;
   const { versionId, eTag } = record.s3.object;
-  return versionId ? versionId === raw.versionId : !eTag || eTag.replace(/"/g, '') === raw.eTag;
+  return versionId ? versionId === raw.versionId : !eTag || unquote(eTag) === raw.eTag;
 }
 
 interface QueueMessage {
