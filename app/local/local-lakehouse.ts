@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ENV, type Zone } from '@lakehouse/contract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '@lakehouse/local-s3';
@@ -212,7 +213,6 @@ export function quietLocalLogs(): void {
 }
 
 const jsonLine = (entry: EventLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`);
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type LocalS3, startLocalS3 } from '@lakehouse/local-s3';
 import { SourceGoneError } from '../src/errors';
@@ -125,8 +126,6 @@ describe('S3 transfers', () => {
 });
 
 describe('inParallel', () => {
-  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
   it('after a failure starts nothing new, and throws the first failure once the running work has settled', async () => {
     // A caller removes its work folder when this throws: a transfer still writing into it must be over by then.
     const events: string[] = [];

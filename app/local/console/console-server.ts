@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Dataset } from '../../src/datasets';
+import { unquote } from '../../src/io/s3-io';
 import { BUCKETS, type LocalLakehouse, PortInUseError } from '../local-lakehouse';
 import { EventHistory } from './event-history';
 import { lineageOf } from './lineage';
@@ -214,7 +215,7 @@ async function upload(lakehouse: LocalLakehouse, request: IncomingMessage, rawKe
   const client = lakehouse.client();
   try {
     const done = await new Upload({ client, params: { Bucket: BUCKETS.raw, Key: key, Body: request } }).done();
-    return { bucket: BUCKETS.raw, key, eTag: done.ETag?.replace(/"/g, '') };
+    return { bucket: BUCKETS.raw, key, eTag: done.ETag && unquote(done.ETag) };
   } finally {
     client.destroy();
   }

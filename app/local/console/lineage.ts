@@ -1,6 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { goldPartitionKey } from '@lakehouse/contract';
 import type { Dataset } from '../../src/datasets';
+import { unquote } from '../../src/io/s3-io';
 import { BUCKETS } from '../local-lakehouse';
 import type { ConsoleEvent } from './event-history';
 import type { QualityReader } from './quality';
@@ -34,7 +35,7 @@ async function head(client: S3Client, bucket: string, key: string): Promise<Line
       exists: true,
       size: object.ContentLength,
       lastModified: object.LastModified?.toISOString(),
-      eTag: object.ETag?.replace(/"/g, ''),
+      eTag: object.ETag && unquote(object.ETag),
     };
   } catch (error) {
     if ((error as { name?: string }).name === 'NotFound') return { bucket, key, exists: false };

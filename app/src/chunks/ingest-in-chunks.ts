@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dataset } from '../datasets';
 import { messageOf, SourceGoneError } from '../errors';
 import type { IngestDeps, IngestOutcome, RawObject } from '../ingest/ingest-object';
@@ -95,8 +96,6 @@ class ChunkFailedError extends Error {
     super(`chunk ${chunk.index} failed after ${attempts} attempts: ${messageOf(cause)}`, { cause });
   }
 }
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
  * Every chunk, at most `concurrency` at once, each retried after the delays
