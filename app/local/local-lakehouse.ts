@@ -19,6 +19,7 @@ import { logger } from '../src/logger';
 import type { ProgressUpdate } from '../src/progress';
 import { onFailureRecord } from '../src/replay/failure-record';
 import { createRuntime, type Runtime } from '../src/runtime';
+import type { StepsMs } from '../src/step-times';
 import { FolderQueue } from './folder-queue';
 import { localAwsApi, StoppingError } from './local-aws-api';
 import { progressNote, startedNote } from './progress-notes';
@@ -68,6 +69,8 @@ export interface EventLogEntry {
   chunks?: number;
   /** The file was above the chunk size but processed whole, for this reason. */
   notSplit?: string;
+  /** Of `ms`, each step's time (see app/src/step-times.ts); gold's is `goldMs` too. */
+  stepsMs?: StepsMs;
 }
 
 export interface LocalLakehouseOptions {

@@ -73,6 +73,9 @@ describe('local lakehouse', () => {
         attempts: 1,
       });
       expect(entry.goldMs).toBeGreaterThan(0);
+      // Where its time went, step by step; here the gold step is the update itself.
+      expect(Object.keys(entry.stepsMs ?? {})).toEqual(['download', 'stage', 'publish', 'upload', 'gold']);
+      expect(entry.stepsMs?.gold).toBeGreaterThanOrEqual((entry.goldMs as number) - 1);
       // The sample's two trips after midnight rebuild the next day's partition too.
       expect(entry.goldPartitions).toEqual(['2026-01-15', '2026-01-16']);
       expect(entry.eTag).toMatch(/^[0-9a-f]{32}$/);

@@ -3,6 +3,7 @@ import type { Dataset } from '../datasets';
 import { messageOf, SourceGoneError } from '../errors';
 import type { IngestDeps, IngestOutcome, RawObject } from '../ingest/ingest-object';
 import { inParallel } from '../io/s3-io';
+import { StepClock } from '../step-times';
 import type { ChunkExecutions } from './chunk-executions';
 import { failureOf, isFinal, recordChunkFailure, runChunk } from './phases/chunk';
 import { commitFile, removeParts } from './phases/commit';
@@ -43,9 +44,11 @@ export async function ingestInChunks(
   options: ChunkOptions,
   now: () => Date,
 ): Promise<IngestOutcome | NotSplit> {
+  const clock = new StepClock();
   try {
     const planned = await planFile(raw, dataset, deps, options.chunkBytes, now);
     if ('notSplit' in planned) return planned;
+    clock.lap('plan');
     if ('executions' in options) {
       const execution = await options.executions.start(planned);
       if (execution.alreadyRunning) {
@@ -53,7 +56,7 @@ export async function ingestInChunks(
       }
       return { status: 'planned', dataset: dataset.name, chunks: planned.items.length, execution: execution.arn };
     }
-    return await runLocally(planned, deps, options);
+    return await runLocally(planned, deps, options, clock);
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };
     throw error;
@@ -65,9 +68,11 @@ async function runLocally(
   { context, items }: PlannedFile,
   deps: IngestDeps,
   options: LocalChunks,
+  clock: StepClock,
 ): Promise<IngestOutcome | NotSplit> {
   try {
     await runChunks(items, options, (item) => runChunk(context, item, deps));
+    clock.lap('chunks');
   } catch (error) {
     if (!(error instanceof ChunkFailedError)) {
       await removeParts(context, deps);
@@ -77,7 +82,9 @@ async function runLocally(
     return failFile(context, deps);
   }
   try {
-    return await commitFile(context, deps);
+    const outcome = await commitFile(context, deps);
+    clock.lap('commit');
+    return outcome.status === 'ingested' ? { ...outcome, stepsMs: clock.ms } : outcome;
   } catch (error) {
     // A fault: the event is retried from a new plan, which rewrites every part.
     await removeParts(context, deps);

@@ -14,6 +14,7 @@ import { freeBytes, invocationFolder, isOutOfSpace, mb } from '../io/work-dir';
 import { type ProgressSink, withQueryProgress } from '../progress';
 import { conformToSchema } from '../schema/conform-silver';
 import type { DatasetSchema, SchemaChange } from '../schema/dataset-schema';
+import { StepClock, type StepsMs } from '../step-times';
 import { verifyCompressedFile } from './compression';
 import { type DetectedFormat, detectFormat } from './formats';
 import { quarantine } from './quarantine';
@@ -52,6 +53,8 @@ export type IngestOutcome =
       chunks?: number;
       /** Above the chunk size but processed whole: why it was not split. */
       notSplit?: string;
+      /** Where the time went, step by step (see step-times.ts). */
+      stepsMs?: StepsMs;
     }
   | {
       status: 'quarantined';
@@ -139,6 +142,7 @@ async function ingestWhole(
   const definition = deps.datasets.get(dataset);
   const dir = await invocationFolder(cfg.workDir, 'ingest');
   let version = raw.versionId ?? raw.eTag ?? '';
+  const clock = new StepClock();
   try {
     if (raw.size !== undefined && raw.size > cfg.maxObjectBytes) {
       throw tooLarge(raw.size, cfg.maxObjectBytes, notSplit);
@@ -155,6 +159,7 @@ async function ingestWhole(
       throw tooLarge(downloaded.bytes, cfg.maxObjectBytes, notSplit);
     }
     if (downloaded.bytes === 0) throw new PoisonFileError('empty', 'the object has no content');
+    clock.lap('download');
 
     const paths: TransformPaths = {
       staged: join(dir, 'staged.parquet'),
@@ -176,6 +181,7 @@ async function ingestWhole(
       // The raw copy is no longer needed: free the temp storage before writing outputs.
       await rm(inputPath, { force: true });
       await checkRowsRead(connection, { stagedRows, rejectedLines, format: detected.format });
+      clock.lap('stage');
       const result = await withQueryProgress(connection, 'writing silver', progress, () =>
         publishStaged(connection, stagedRows, lineage, paths, {
           ...(definition ? { rules: definition.rules } : {}),
@@ -195,14 +201,17 @@ async function ingestWhole(
     }).catch((error) => {
       throw outOfMemory(error, cfg.duckdb.memoryLimitMb) ?? error;
     });
+    clock.lap('publish');
 
     progress?.({ stage: 'uploading' });
     const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
     // A dataset with a folder has its tables declared by the stack.
     if (!definition) await deps.silverTables?.sync(schema.schema);
+    clock.lap('upload');
     if (definition && definition.goldTables.length > 0) {
       progress?.({ stage: 'gold' });
       await deps.gold.submit({ dataset, silverKey: outputs.silverKey });
+      clock.lap('gold');
     }
     return {
       status: 'ingested',
@@ -211,6 +220,7 @@ async function ingestWhole(
       ...outputs,
       ...result,
       ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
+      stepsMs: clock.ms,
     };
   } catch (error) {
     if (error instanceof SourceGoneError) return { status: 'skipped', reason: error.message };

@@ -44,3 +44,8 @@ export async function goldSnapshot(lake: TestLakehouse, dataset: string): Promis
   }
   return snapshot;
 }
+
+/** An outcome without its step times, which differ from run to run: to compare two runs' outcomes. */
+export function untimed<T extends object>({ stepsMs: _, ...outcome }: T & { stepsMs?: unknown }): Omit<T, 'stepsMs'> {
+  return outcome;
+}

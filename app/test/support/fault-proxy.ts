@@ -16,6 +16,8 @@ export type Fault =
   | 'reset-mid-upload'
   /** No answer at all. */
   | 'stall'
+  /** Forwarded unchanged after a wait: a slow link. */
+  | { delayMs: number }
   | { status: number; code: string };
 
 export interface FaultRule {
@@ -88,6 +90,17 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
       return;
     }
     if (fault === 'stall') return;
+    if ('delayMs' in fault) {
+      setTimeout(
+        () =>
+          forward(req, (response) => {
+            res.writeHead(response.statusCode ?? 500, response.headers);
+            response.pipe(res);
+          }),
+        fault.delayMs,
+      );
+      return;
+    }
     if (fault === 'reset-mid-upload') {
       req.once('data', () => req.socket.resetAndDestroy());
       req.once('end', () => req.socket.resetAndDestroy());
