@@ -90,7 +90,7 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
       return;
     }
     if (fault === 'stall') return;
-    if ('delayMs' in fault) {
+    if (typeof fault === 'object' && 'delayMs' in fault) {
       setTimeout(
         () =>
           forward(req, (response) => {
