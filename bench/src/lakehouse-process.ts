@@ -24,6 +24,8 @@ export interface EventLine {
   chunks?: number;
   /** Above the chunk size but processed whole: why. */
   notSplit?: string;
+  /** Of `ms`, each step's time, in the order they ran; absent from a lakehouse that does not report them. */
+  stepsMs?: Record<string, number>;
 }
 
 /** A local lakehouse running in its own process group, as `pnpm dev` starts it. */

@@ -17,3 +17,14 @@ export function median(values: readonly number[]): number {
 export function spread(values: readonly number[]): Spread {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
+
+/** Each step's spread in seconds over the runs that report steps, in the order the first of them ran them. */
+export function stepSpreads(
+  runs: ReadonlyArray<Record<string, number> | null>,
+): Array<{ step: string; seconds: Spread }> {
+  const reported = runs.filter((steps): steps is Record<string, number> => steps !== null);
+  return Object.keys(reported[0] ?? {}).map((step) => ({
+    step,
+    seconds: spread(reported.map((steps) => (steps[step] ?? 0) / 1000)),
+  }));
+}

@@ -61,6 +61,10 @@ function comparisonTable(result: ComparisonResult): Table {
       step('DuckDB alone: CSV → Parquet → gold', result.engine),
       step('pipeline end to end (local lakehouse)', result.pipeline),
       part('pipeline, of which handler', result.pipeline.handlerSeconds),
+      // The gold step is the gold update here: its row is the one below.
+      ...result.pipeline.steps
+        .filter(({ step }) => step !== 'gold')
+        .map(({ step, seconds }) => part(`handler, of which ${step}`, seconds)),
       part('pipeline, of which gold', result.pipeline.goldSeconds),
       'unavailable' in peer
         ? ['nodejs-polars: CSV → Parquet → gold', 'unavailable', '', '', '']
@@ -70,6 +74,8 @@ function comparisonTable(result: ComparisonResult): Table {
       'DuckDB alone and nodejs-polars: timed inside a fresh process (process start excluded), no quality rules; peak RSS is that process.',
       'Pipeline: from upload complete to the lakehouse line for the file (download, rules, silver, rejects, gold, uploads); ' +
         'peak RSS sums the lakehouse process group (S3 server included), sampled every 100 ms.',
+      "Handler steps: from the lakehouse line's stepsMs: download (the raw object), stage (CSV read, the dataset's SQL and " +
+        'rules), publish (silver and rejects written, checked against the schema), upload (rejects, then silver).',
       ...('unavailable' in peer ? [`nodejs-polars unavailable: ${peer.unavailable}`] : []),
     ],
   };
@@ -169,6 +175,7 @@ function chunksRunsTable(result: ChunksResult): Table {
     formatCount(run.silverRows ?? 0),
     formatCount(run.rejectedRows ?? 0),
     mb(run.peakRssMb),
+    stepsText(run.stepsMs),
   ];
   return {
     title: 'Chunks, every run',
@@ -183,6 +190,7 @@ function chunksRunsTable(result: ChunksResult): Table {
       'silver rows',
       'rejected rows',
       'RSS MB',
+      'handler steps s',
     ],
     rows: result.runs.whole.flatMap((whole, index) => {
       const chunked = result.runs.chunked[index];
@@ -206,6 +214,7 @@ function comparisonRunsTable(result: ComparisonResult): Table {
       'silver rows',
       'rejected rows',
       'pipeline RSS MB',
+      'handler steps s',
       'peer s',
       'peer RSS MB',
     ],
@@ -223,6 +232,7 @@ function comparisonRunsTable(result: ComparisonResult): Table {
         formatCount(pipeline?.silverRows ?? 0),
         formatCount(pipeline?.rejectedRows ?? 0),
         mb(pipeline?.peakRssMb ?? null),
+        stepsText(pipeline?.stepsMs ?? null),
         peer?.available ? msToS(peer.ms) : 'unavailable',
         peer?.available ? String(peer.peakRssMb) : '',
       ];
@@ -262,4 +272,12 @@ function coldStartRunsTable(result: ColdStartResult): Table {
     ]),
     notes: [],
   };
+}
+
+/** `download 0.45 · stage 1.70 · …`: a run's handler steps in seconds, in the order they ran. */
+function stepsText(stepsMs: Record<string, number> | null): string {
+  if (!stepsMs) return '';
+  return Object.entries(stepsMs)
+    .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}`)
+    .join(' · ');
 }

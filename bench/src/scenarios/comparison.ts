@@ -1,6 +1,6 @@
 import type { DuckdbSizing } from '../lambda-duckdb';
 import { progress, progressLine } from '../progress';
-import { type Spread, spread } from '../stats';
+import { type Spread, spread, stepSpreads } from '../stats';
 import { type EngineFigures, runEngine } from '../steps/engine';
 import { type PeerFigures, runPeer } from '../steps/peer';
 import { type PipelineFigures, runPipeline } from '../steps/pipeline';
@@ -20,7 +20,12 @@ export interface ComparisonResult {
   key: string;
   runs: { engine: EngineFigures[]; pipeline: PipelineFigures[]; peer: PeerFigures[] };
   engine: StepSummary;
-  pipeline: StepSummary & { handlerSeconds: Spread; goldSeconds: Spread | null };
+  pipeline: StepSummary & {
+    handlerSeconds: Spread;
+    goldSeconds: Spread | null;
+    /** Of the handler's time, each step's (empty when the lakehouse does not report them). */
+    steps: Array<{ step: string; seconds: Spread }>;
+  };
   peer: (StepSummary & { version: string }) | { unavailable: string };
 }
 
@@ -79,6 +84,7 @@ function summarise(runs: ComparisonResult['runs']): Pick<ComparisonResult, 'engi
       ),
       handlerSeconds: spread(runs.pipeline.map((run) => run.handlerMs / 1000)),
       goldSeconds: goldMs.length ? spread(goldMs.map((ms) => ms / 1000)) : null,
+      steps: stepSpreads(runs.pipeline.map((run) => run.stepsMs)),
     },
     peer:
       peerFailure || peerRuns.length === 0

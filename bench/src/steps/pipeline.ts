@@ -15,6 +15,8 @@ export interface PipelineFigures {
   /** The handler's own wall time, gold included, and of which gold. */
   handlerMs: number;
   goldMs: number | null;
+  /** Of the handler's time, each step's (the lakehouse line's `stepsMs`); null when it does not report them. */
+  stepsMs: Record<string, number> | null;
   silverRows: number | null;
   rejectedRows: number | null;
   peakRssMb: number | null;
@@ -82,6 +84,7 @@ export function runPipeline(
         uploadMs,
         handlerMs: line.ms,
         goldMs: line.goldMs ?? null,
+        stepsMs: line.stepsMs ?? null,
         silverRows: line.silverRows ?? null,
         rejectedRows: line.rejectedRows ?? null,
         peakRssMb,
