@@ -1,4 +1,4 @@
-import { goldPartitionKey } from '@lakehouse/contract';
+import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
@@ -136,6 +136,65 @@ describe('trips: gold daily_zone_revenue', () => {
       tripsCsv([trip({ trip_id: 'r', fare: 1 }), trip({ trip_id: 'r', fare: 2 }), trip({ trip_id: 'r', fare: 3 })]),
     );
     expect(await gold()).toEqual([goldRow('2026-01-15', 'Downtown', 1, 1, 3, 3.5)]);
+  });
+
+  it("counts a trip repeated within one file on two days once, on the later row's day", async () => {
+    await ingest(
+      'trips/moved-within.csv',
+      tripsCsv([
+        trip({ trip_id: 'm', pickup_at: '2026-03-01 09:00:00', fare: 1 }),
+        trip({ trip_id: 'm', pickup_at: '2026-03-02 09:00:00', fare: 2 }),
+      ]),
+    );
+    expect(await gold()).toEqual([goldRow('2026-03-02', 'Downtown', 1, 1, 2, 3.5)]);
+
+    // The earlier row is still in the file's segment: a later update of its day must not read it again.
+    await ingest('trips/later.csv', tripsCsv([trip({ trip_id: 'n', pickup_at: '2026-03-01 10:00:00', fare: 5 })]));
+    expect(await gold()).toEqual([
+      goldRow('2026-03-01', 'Downtown', 1, 1, 5, 3.5),
+      goldRow('2026-03-02', 'Downtown', 1, 1, 2, 3.5),
+    ]);
+  });
+
+  it('does not read again the rows of a day a trip left, once that day is emptied', async () => {
+    const day = (d: string) => `2026-03-0${d} 09:00:00`;
+    await ingest(
+      'trips/f1.csv',
+      tripsCsv([trip({ trip_id: 'a', pickup_at: day('1') }), trip({ trip_id: 'b', pickup_at: day('2') })]),
+    );
+    // a leaves the 1st, which is left with no trip.
+    await ingest('trips/f2.csv', tripsCsv([trip({ trip_id: 'a', pickup_at: day('2') })]));
+    await ingest('trips/f3.csv', tripsCsv([trip({ trip_id: 'c', pickup_at: day('2') })]));
+    expect(await gold()).toEqual([goldRow('2026-03-02', 'Downtown', 3, 3, 37.5, 10.5)]);
+
+    await ingest('trips/f4.csv', tripsCsv([trip({ trip_id: 'd', pickup_at: day('1') })]));
+    expect(await gold()).toEqual([
+      goldRow('2026-03-01', 'Downtown', 1, 1, 12.5, 3.5),
+      goldRow('2026-03-02', 'Downtown', 3, 3, 37.5, 10.5),
+    ]);
+  });
+
+  it('does not read again the rows of a day compacted into a segment of its own', async () => {
+    const day = (d: string) => `2026-03-0${d} 09:00:00`;
+    await ingest(
+      'trips/f1.csv',
+      tripsCsv([trip({ trip_id: 'a', pickup_at: day('1') }), trip({ trip_id: 'b', pickup_at: day('2') })]),
+    );
+    // One trip a file on the 1st: past COMPACTION.maxSegmentsPerRead, the 1st is compacted alone.
+    for (let i = 0; i < 8; i++) {
+      await ingest(`trips/p${i}.csv`, tripsCsv([trip({ trip_id: `p${i}`, pickup_at: day('1') })]));
+    }
+    await ingest(
+      'trips/both.csv',
+      tripsCsv([trip({ trip_id: 'c', pickup_at: day('2') }), trip({ trip_id: 'd', pickup_at: day('1') })]),
+    );
+
+    const manifest = JSON.parse(await lake.getText(BUCKETS.gold, goldManifestKey('trips')));
+    expect(manifest.segments.filter((segment: { compacted: boolean }) => segment.compacted)).not.toHaveLength(0);
+    expect(await gold()).toEqual([
+      goldRow('2026-03-01', 'Downtown', 10, 10, 125, 35),
+      goldRow('2026-03-02', 'Downtown', 2, 2, 25, 7),
+    ]);
   });
 
   it('reflects files on the same partitions processed at the same time (no lost update)', async () => {

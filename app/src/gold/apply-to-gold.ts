@@ -155,7 +155,15 @@ class Commit {
       eTag: (await copied).eTag,
       rows: await count(connection, `select 1 from read_parquet(${sqlString(silverPath)})`),
       compacted: false,
-      partitions: await rowsByPartition(connection, run.path, '_partition'),
+      // Every keyed row the file holds: those a later row of their key retired in it too, in whatever partition.
+      partitions: await rowsByPartition(
+        connection,
+        {
+          sql: `select _partition from read_parquet(${sqlString(run.path)})
+                union all select _partition from retired where _segment = ${this.id}`,
+        },
+        '_partition',
+      ),
     };
     this.pin(await this.deps.cache.put({ bucket: cfg.goldBucket, key: segment.key, eTag: segment.eTag }, silverPath));
     this.manifest.segments.push(segment);
@@ -373,14 +381,14 @@ class Commit {
     const segmentPaths = await this.fetch(sources);
     const selects = sources.map((segment, i) => {
       const file = `read_parquet(${sqlString(segmentPaths[i] as string)})`;
+      // A segment's file keeps the rows of partitions it no longer serves (compacted or emptied since,
+      // their deletes dropped with them): every row is tested against the partitions it still serves.
+      const served = Object.keys(segment.partitions).filter((p) => partitions.has(p));
       const conditions = [
         ...(segment.compacted ? [] : [`${this.k} is not null`]),
-        // A segment wholly inside the rebuilt partitions needs no per-row partition test.
-        ...(Object.keys(segment.partitions).every((p) => partitions.has(p))
-          ? []
-          : [`${this.partitionOf} in ${inList(partitions)}`]),
+        `${this.partitionOf} in ${inList(served)}`,
       ];
-      const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
+      const where = `where ${conditions.join(' and ')}`;
       return segment.compacted
         ? `select * from ${file} ${where}`
         : `select *, ${segment.id}::bigint as _segment from ${file} ${where}`;
@@ -410,7 +418,7 @@ class Commit {
       eTag: '',
       rows,
       compacted: true,
-      partitions: await rowsByPartition(connection, path, this.partitionOf),
+      partitions: await rowsByPartition(connection, { path }, this.partitionOf),
     };
     this.discard(dropPartitions(this.manifest, partitions));
     this.manifest.segments.push(segment);

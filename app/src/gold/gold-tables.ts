@@ -16,11 +16,12 @@ export function partitionText(expression: string): string {
 /** Rows of a local Parquet file per partition, the partition being `partitionSql` over its columns. */
 export async function rowsByPartition(
   connection: DuckDBConnection,
-  path: string,
+  rows: { path: string } | { sql: string },
   partitionSql: string,
 ): Promise<Record<string, number>> {
+  const from = 'path' in rows ? `read_parquet(${sqlString(rows.path)})` : `(${rows.sql})`;
   const reader = await connection.runAndReadAll(
-    `select ${partitionSql} as p, count(*)::bigint as n from read_parquet(${sqlString(path)}) group by 1`,
+    `select ${partitionSql} as p, count(*)::bigint as n from ${from} group by 1`,
   );
   return Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.p), Number(row.n)]));
 }

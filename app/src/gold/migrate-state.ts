@@ -61,7 +61,7 @@ export async function migrateFormat1(
      from read_parquet(${sqlString(segmentPath)})`,
     runPath,
   );
-  const partitions = await rowsByPartition(connection, segmentPath, partitionOf);
+  const partitions = await rowsByPartition(connection, { path: segmentPath }, partitionOf);
   const superseded = [...keys, indexKey].map((key) => ({ key, eTag: '', rows: 0 }));
   return { segmentPath, runPath, partitions, rows: Object.values(partitions).reduce((a, b) => a + b, 0), superseded };
 }
