@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silverKey } from '@lakehouse/contract';
+import { TRIP_COLUMNS } from '../local/trip-generator';
 import { processChunk } from '../src/chunks/process-chunk';
 import { loadConfig } from '../src/config';
 import type { Dataset } from '../src/datasets';
@@ -139,6 +140,87 @@ describe('files in chunks: exactly the single-invocation result', () => {
       notSplit: expect.stringMatching(/quoted field hold/),
     });
     expect(outcome).not.toHaveProperty('chunks');
+  });
+
+  /** Ingested whole and in chunks of `chunkBytes`: both outcomes, and both ways' published files when ingested. */
+  async function bothWays(key: string, body: string | Buffer, chunkBytes: number) {
+    const rt = { ...chunkedRt, chunks: { chunkBytes, concurrency: 2, retryDelaysMs: [] } };
+    const whole = await ingest(single, single.rt, key, body);
+    const inChunks = await ingest(chunked, rt, key, body);
+    return { whole, inChunks };
+  }
+
+  it('reads the dialect from the rows DuckDB samples: blank lines do not count', async () => {
+    // The first quoted value comes after more blank lines than the sniffer samples rows.
+    const body = `${TRIP_COLUMNS.join(',')}\n${'\n'.repeat(20_481)}${tripsCsv([
+      // A day of their own: gold's partition holds only this file's trips in both lakehouses.
+      trip({ trip_id: 'b1', pickup_zone: 'Harbour, North', pickup_at: '2026-05-01 08:30:00' }),
+      trip({ trip_id: 'b2', pickup_at: '2026-05-01 09:30:00' }),
+    ])
+      .split('\n')
+      .slice(1)
+      .join('\n')}`;
+
+    const { whole, inChunks } = await bothWays('trips/blank-lines.csv', body, 10_000);
+
+    expect(inChunks).toMatchObject({ status: 'ingested', silverRows: 2, chunks: expect.any(Number) });
+    const published = await publishedFile(chunked, inChunks);
+    expect(published.silver.map((row) => row.pickup_zone)).toEqual(['Harbour, North', 'Downtown']);
+    // Other tests wrote other days into one lakehouse or the other: the file's own day is compared.
+    const ownDay = ({ gold, ...rest }: typeof published) => ({
+      ...rest,
+      gold: gold.filter((entry) => String(entry[0]).includes('pickup_date=2026-05-01')),
+    });
+    expect(ownDay(published)).toEqual(ownDay(await publishedFile(single, whole)));
+    expect(ownDay(published).gold).toHaveLength(1);
+  });
+
+  it('reads whole a file whose later rows quote, when its first rows show no quoting', async () => {
+    const rows = Array.from({ length: 20_500 }, (_, i) => trip({ trip_id: `u${i}`, pickup_at: '2026-05-02 08:30:00' }));
+    const body = tripsCsv([
+      ...rows,
+      trip({ trip_id: 'u-last', pickup_zone: 'Harbour, North', pickup_at: '2026-05-02 09:00:00' }),
+    ]);
+
+    const { whole, inChunks } = await bothWays('trips/late-quotes.csv', body, 200_000);
+
+    expect(inChunks).toMatchObject({
+      status: 'ingested',
+      notSplit: expect.stringMatching(/holds a double quote, but the file's first rows show no quoting/),
+    });
+    expect(inChunks).toMatchObject({ silverRows: (whole as { silverRows: number }).silverRows });
+  });
+
+  it('reads whole a file with a chunk that starts with a lone carriage return, as one invocation fails it', async () => {
+    const [header, ...rows] = tripsCsv([trip({ trip_id: 'c1' }), trip({ trip_id: 'c2' }), trip({ trip_id: 'c3' })])
+      .trimEnd()
+      .split('\n');
+    const body = `${header}\n${rows[0]}\n\r${rows[1]}\n${rows[2]}\n`;
+
+    const { whole, inChunks } = await bothWays('trips/lone-cr.csv', body, 100);
+
+    expect(whole).toMatchObject({ status: 'quarantined', reason: 'unreadable' });
+    expect(inChunks).toMatchObject({
+      status: 'quarantined',
+      reason: 'unreadable',
+      notSplit: expect.stringMatching(/starts with a carriage return no line feed follows/),
+    });
+  });
+
+  it('checks the encoding of as many bytes as one invocation does', async () => {
+    // A byte that is not UTF-8 after the rows the dialect is read from, within the first 2 MB.
+    const rows = Array.from({ length: 20_500 }, (_, i) => trip({ trip_id: `e${i}` }));
+    const body = Buffer.concat([
+      Buffer.from(tripsCsv(rows)),
+      Buffer.from('e-last,2026-01-15 08:30:00,1,1,1,card,Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\n'),
+    ]);
+
+    const { whole, inChunks } = await bothWays('trips/latin1.csv', body, 200_000);
+
+    expect(whole).toMatchObject({ status: 'quarantined', reason: 'encoding' });
+    expect(inChunks).toMatchObject({ status: 'quarantined', reason: 'encoding' });
   });
 
   it.each([

@@ -119,10 +119,15 @@ async function downloadCsvChunk(job: ChunkJob, source: CsvSource, chunk: ByteRan
   const prefix = chunk.index > 0 && source.header ? source.header : Buffer.alloc(0);
   await downloadRangeToFile(job.s3, job.object, chunk, path, prefix);
   const scanned = await scanRecords(path, prefix.length, source.dialect.quote);
+  const where = `chunk ${chunk.index} (bytes ${chunk.start}-${chunk.end - 1})`;
   if (scanned.quotedLineBreak) {
-    throw new NotSplittableError(
-      `chunk ${chunk.index} (bytes ${chunk.start}-${chunk.end - 1}) is not whole records: a quoted field holds a line break`,
-    );
+    throw new NotSplittableError(`${where} is not whole records: a quoted field holds a line break`);
+  }
+  if (scanned.startsWithLoneCarriageReturn) {
+    throw new NotSplittableError(`${where} starts with a carriage return no line feed follows`);
+  }
+  if (scanned.unexpectedQuote) {
+    throw new NotSplittableError(`${where} holds a double quote, but the file's first rows show no quoting`);
   }
   return {
     path,

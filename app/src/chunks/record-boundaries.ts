@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
  */
 
 const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 const QUOTE = 0x22;
 
 /** Offset just after the first line feed at or after `from` in `bytes`; undefined when there is none. */
@@ -64,6 +65,14 @@ export interface ScannedRecords {
   lineFeeds: number;
   /** A line feed inside double quotes, or a quote left open at the end: the chunk is not whole records. */
   quotedLineBreak: boolean;
+  /**
+   * The chunk starts with a carriage return that no line feed follows. DuckDB
+   * reads that after the header put in front of the chunk, but not after a
+   * data row, where the whole file has it: the two ways would differ.
+   */
+  startsWithLoneCarriageReturn: boolean;
+  /** A double quote in a file whose start shows no quoting: the start's dialect may not hold here. */
+  unexpectedQuote: boolean;
 }
 
 /**
@@ -79,9 +88,13 @@ export async function scanRecords(path: string, from = 0, quote = '"'): Promise<
   let quoted = false;
   let lineFeeds = 0;
   let quotedLineBreak = false;
+  let unexpectedQuote = false;
+  let first: Buffer | undefined;
   // 1 MB reads: at the default 64 KB, the reads cost twice the scan itself.
   for await (const piece of createReadStream(path, { start: from, highWaterMark: 1 << 20 })) {
     const bytes = piece as Buffer;
+    first ??= bytes;
+    if (quoteByte < 0 && !unexpectedQuote) unexpectedQuote = bytes.includes(QUOTE);
     // From quote to quote with indexOf (native), counting the line feeds in between: fast on large chunks.
     for (let at = 0; at < bytes.length; ) {
       const nextQuote = quoteByte < 0 ? -1 : bytes.indexOf(quoteByte, at);
@@ -99,5 +112,10 @@ export async function scanRecords(path: string, from = 0, quote = '"'): Promise<
       at = nextQuote + 1;
     }
   }
-  return { lineFeeds, quotedLineBreak: quotedLineBreak || quoted };
+  return {
+    lineFeeds,
+    quotedLineBreak: quotedLineBreak || quoted,
+    startsWithLoneCarriageReturn: first?.[0] === CARRIAGE_RETURN && first[1] !== LINE_FEED,
+    unexpectedQuote,
+  };
 }

@@ -4,7 +4,7 @@ import { chunkPlanKey } from '@lakehouse/contract';
 import type { Dataset } from '../../datasets';
 import { PoisonFileError } from '../../errors';
 import type { CsvDialect } from '../../ingest/csv-dialect';
-import { type DetectedFormat, detectFormat } from '../../ingest/formats';
+import { type DetectedFormat, detectFormat, HEAD_BYTES as FORMAT_HEAD_BYTES } from '../../ingest/formats';
 import type { IngestDeps, RawObject } from '../../ingest/ingest-object';
 import { csvDialectOf } from '../../ingest/read-raw';
 import { withConnection } from '../../io/duckdb';
@@ -30,6 +30,8 @@ export interface PlannedFile {
 const SNIFF_ROWS = 20_480;
 const SAMPLE_PIECE_BYTES = 1024 * 1024;
 const SAMPLE_MAX_BYTES = 64 * 1024 * 1024;
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 /** The context is the state machine's input, under Step Functions' 256 KB payload limit with room to spare. */
 export const MAX_CONTEXT_BYTES = 128 * 1024;
 
@@ -138,24 +140,33 @@ async function csvSource(
 }
 
 /**
- * The file's first bytes up to a record boundary, holding the rows DuckDB's
- * sniffer samples (or the whole file), written to `path` piece by piece.
- * False when the rows are too long to sample within SAMPLE_MAX_BYTES.
+ * The file's first bytes up to a record boundary, written to `path` piece by
+ * piece: the rows DuckDB's sniffer samples (it skips blank lines, so they are
+ * not counted), and at least the bytes the format and encoding checks read
+ * (as many as the single-invocation path checks), or the whole file. False
+ * when the rows are too long to sample within SAMPLE_MAX_BYTES.
  */
 async function writeFirstRows(object: RangedObject, path: string): Promise<boolean> {
   const file = await open(path, 'w');
   try {
-    let lineFeeds = 0;
+    let rows = 0;
+    let lineStart = 0;
+    let lastByte: number | undefined;
     for (let at = 0; at < object.size; at += SAMPLE_PIECE_BYTES) {
       if (at >= SAMPLE_MAX_BYTES) return false;
       const piece = await object.read(at, Math.min(object.size, at + SAMPLE_PIECE_BYTES));
-      for (let i = piece.indexOf(0x0a); i >= 0; i = piece.indexOf(0x0a, i + 1)) {
-        if (++lineFeeds > SNIFF_ROWS + 1) {
+      for (let i = piece.indexOf(LINE_FEED); i >= 0; i = piece.indexOf(LINE_FEED, i + 1)) {
+        const length = at + i - lineStart;
+        const blank = length === 0 || (length === 1 && (i > 0 ? piece[i - 1] : lastByte) === CARRIAGE_RETURN);
+        lineStart = at + i + 1;
+        if (!blank) rows++;
+        if (rows > SNIFF_ROWS + 1 && at + i + 1 >= FORMAT_HEAD_BYTES) {
           await file.write(piece, 0, i + 1, at);
           return true;
         }
       }
       await file.write(piece, 0, piece.length, at);
+      lastByte = piece[piece.length - 1];
     }
     return true;
   } finally {
