@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
@@ -174,12 +175,24 @@ describe('trips: gold daily_zone_revenue', () => {
     ]);
   });
 
-  it('does not read again the rows of a day compacted into a segment of its own', async () => {
+  it.each([
+    ['', false],
+    [', in a state written before segments kept the partitions their files hold', true],
+  ])('does not read again the rows of a day compacted into a segment of its own%s', async (_, olderState) => {
     const day = (d: string) => `2026-03-0${d} 09:00:00`;
     await ingest(
       'trips/f1.csv',
       tripsCsv([trip({ trip_id: 'a', pickup_at: day('1') }), trip({ trip_id: 'b', pickup_at: day('2') })]),
     );
+    if (olderState) {
+      const written = JSON.parse(await lake.getText(BUCKETS.gold, goldManifestKey('trips')));
+      for (const segment of written.segments) delete segment.held;
+      await lake.s3
+        .client()
+        .send(
+          new PutObjectCommand({ Bucket: BUCKETS.gold, Key: goldManifestKey('trips'), Body: JSON.stringify(written) }),
+        );
+    }
     // One trip a file on the 1st: past COMPACTION.maxSegmentsPerRead, the 1st is compacted alone.
     for (let i = 0; i < 8; i++) {
       await ingest(`trips/p${i}.csv`, tripsCsv([trip({ trip_id: `p${i}`, pickup_at: day('1') })]));

@@ -16,8 +16,10 @@ import {
   deletesOf,
   dropPartitions,
   type GoldManifest,
+  holdsOnlyServed,
   type IndexRun,
   loadManifest,
+  newSegment,
   runsMeeting,
   type SegmentEntry,
   type StateObject,
@@ -149,7 +151,7 @@ class Commit {
        union select distinct _partition from retired where _segment < ${this.id} order by 1`,
     );
     const deletes = await this.writeDeletes(connection);
-    const segment: SegmentEntry = {
+    const segment = newSegment({
       id: this.id,
       key: segmentKey,
       eTag: (await copied).eTag,
@@ -164,7 +166,7 @@ class Commit {
         },
         '_partition',
       ),
-    };
+    });
     this.pin(await this.deps.cache.put({ bucket: cfg.goldBucket, key: segment.key, eTag: segment.eTag }, silverPath));
     this.manifest.segments.push(segment);
     if (deletes) this.manifest.deletes.push(deletes);
@@ -208,14 +210,14 @@ class Commit {
     const migrated = await migrateFormat1(connection, s3, cfg.goldBucket, this.dataset, this.dir);
     if (!migrated) return;
     const key = stateKey(this.dataset.name, 'segments', '0-migrated');
-    const segment: SegmentEntry = {
+    const segment = newSegment({
       id: 0,
       key,
       eTag: '',
       rows: migrated.rows,
       compacted: true,
       partitions: migrated.partitions,
-    };
+    });
     this.manifest.segments.push(segment);
     this.uploads.push({ key, path: migrated.segmentPath, entry: segment });
     this.manifest.index.push(await this.runEntry(connection, migrated.runPath, '0-migrated', migrated.rows));
@@ -382,13 +384,14 @@ class Commit {
     const selects = sources.map((segment, i) => {
       const file = `read_parquet(${sqlString(segmentPaths[i] as string)})`;
       // A segment's file keeps the rows of partitions it no longer serves (compacted or emptied since,
-      // their deletes dropped with them): every row is tested against the partitions it still serves.
+      // their deletes dropped with them): unless it holds only rebuilt partitions it serves, every row
+      // is tested against the partitions it still serves.
       const served = Object.keys(segment.partitions).filter((p) => partitions.has(p));
       const conditions = [
         ...(segment.compacted ? [] : [`${this.k} is not null`]),
-        `${this.partitionOf} in ${inList(served)}`,
+        ...(holdsOnlyServed(segment, partitions) ? [] : [`${this.partitionOf} in ${inList(served)}`]),
       ];
-      const where = `where ${conditions.join(' and ')}`;
+      const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
       return segment.compacted
         ? `select * from ${file} ${where}`
         : `select *, ${segment.id}::bigint as _segment from ${file} ${where}`;
@@ -412,14 +415,14 @@ class Commit {
     // live_rows holds the rebuilt partitions only; the emptied ones have no rows in it.
     const rows = await copyRows(connection, 'select * from live_rows', path);
     const key = stateKey(this.dataset.name, 'segments', `${this.id}-compacted`);
-    const segment: SegmentEntry = {
+    const segment = newSegment({
       id: this.id,
       key,
       eTag: '',
       rows,
       compacted: true,
       partitions: await rowsByPartition(connection, { path }, this.partitionOf),
-    };
+    });
     this.discard(dropPartitions(this.manifest, partitions));
     this.manifest.segments.push(segment);
     this.uploads.push({ key, path, entry: segment });

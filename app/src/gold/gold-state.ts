@@ -58,6 +58,12 @@ export interface SegmentEntry extends StateObject {
   compacted: boolean;
   /** Rows per partition value; a partition compacted elsewhere is removed. */
   partitions: Record<string, number>;
+  /**
+   * The partitions its file holds keyed rows of, as written: the file keeps
+   * them when `partitions` lets some go. Absent from states written before
+   * it was kept, whose `partitions` may also leave out rows retired within their file.
+   */
+  held?: string[];
 }
 
 export interface DeletesEntry extends StateObject {
@@ -101,6 +107,19 @@ export async function saveManifest(s3: S3Client, bucket: string, manifest: GoldM
 }
 
 export const stateKey = goldStateObjectKey;
+
+/** A new segment: its file holds rows of exactly the partitions it serves. */
+export function newSegment(entry: Omit<SegmentEntry, 'held'>): SegmentEntry {
+  return { ...entry, held: Object.keys(entry.partitions) };
+}
+
+/**
+ * Whether every row of a segment's file is in `partitions` and still served
+ * by the segment: then its rows need no per-row partition test.
+ */
+export function holdsOnlyServed(segment: SegmentEntry, partitions: ReadonlySet<string>): boolean {
+  return segment.held?.every((p) => segment.partitions[p] !== undefined && partitions.has(p)) ?? false;
+}
 
 /** Segments holding rows of any of `partitions`. */
 export function segmentsOf(manifest: GoldManifest, partitions: ReadonlySet<string>): SegmentEntry[] {
