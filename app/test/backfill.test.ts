@@ -1,5 +1,5 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GOLD_STATE_PREFIX, goldManifestKey } from '@lakehouse/contract';
@@ -129,6 +129,44 @@ describe('backfill: a changed transform re-applied from raw', () => {
     expect(isWhole(await findLeftBehind({ s3: client, zones: deployment.buckets, datasets, cfg: live.cfg }))).toBe(
       true,
     );
+  });
+
+  it('applies files of the same second in the order live gold applied them', async () => {
+    // The repository's transforms: the other tests change the copy under `home`.
+    const datasets = loadDatasets(TRANSFORMS);
+    const lakehouse = await start('same-second', datasets);
+    const client = lakehouse.client();
+    // b, then a, both with trip 7: live gold keeps a's fare. S3 dates both to the same second, and a sorts first.
+    await uploadAndWait(
+      lakehouse,
+      client,
+      'trips/b.csv',
+      tripsFile(7, 8, () => ({ fare: 10 })),
+    );
+    await uploadAndWait(
+      lakehouse,
+      client,
+      'trips/a.csv',
+      tripsFile(7, 8, () => ({ fare: 20 })),
+    );
+    const second = Math.floor(Date.now() / 1000) - 60;
+    for (const key of ['trips/b.csv', 'trips/a.csv']) {
+      await utimes(join(home, 'same-second', 's3', 'raw', `${key}._S3rver_object`), second, second);
+    }
+    const goldBefore = await rowsUnder(client, lakehouse.cfg, 'gold', 'trips/');
+    expect(goldBefore).toEqual([expect.objectContaining({ trips: '1', fare_total: '20.00' })]);
+
+    const deployment = localDeployment(lakehouse.endpoint);
+    const clients = clientsFor(deployment);
+    const report = await backfill(
+      datasets.get('trips') as Dataset,
+      { s3: clients.s3, zones: deployment.buckets, cfg: lakehouse.cfg, target: deployedPipeline(clients, deployment) },
+      { waitMs: 30_000, pollMs: 100 },
+    );
+    destroyClients(clients);
+
+    expect(report).toMatchObject({ ingested: 2, switched: true });
+    expect(await rowsUnder(client, lakehouse.cfg, 'gold', 'trips/')).toEqual(goldBefore);
   });
 
   it("starts the dataset's schema again: a type only the old SQL wrote does not quarantine the rebuilt files", async () => {

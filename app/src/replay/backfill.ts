@@ -12,6 +12,7 @@ import {
 } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
+import { readAppliedLedger } from '../gold/applied-ledger';
 import { applyToGold, type GoldJob } from '../gold/apply-to-gold';
 import type { GoldQueue } from '../gold/gold-queue';
 import { loadManifest } from '../gold/gold-state';
@@ -93,11 +94,13 @@ export async function backfill(
   const { s3, zones } = deps;
   const say = options.say ?? (() => {});
   const hasGold = dataset.goldTables.length > 0;
-  const since = hasGold ? (await loadManifest(s3, zones.gold, dataset.name)).version : 0;
+  const live = hasGold ? await loadManifest(s3, zones.gold, dataset.name) : undefined;
+  const since = live?.version ?? 0;
+  const applied = live ? await readAppliedLedger(s3, { ...deps.cfg, goldBucket: zones.gold }, live) : new Map();
   const raws = await listRawObjects(s3, zones.raw, { dataset: dataset.name });
   say(`backfill of ${dataset.name}: ${raws.length} raw object(s)${hasGold ? `, gold state at commit ${since}` : ''}`);
 
-  const { report, jobs } = await rebuildSilver(dataset, raws, deps, options.concurrency ?? 2);
+  const { report, jobs } = await rebuildSilver(dataset, raws, applied, deps, options.concurrency ?? 2);
   const chunked = report.inChunks > 0 ? `, ${report.inChunks} in chunks` : '';
   say(
     `silver: ${report.ingested} ingested (${report.silverRows} rows, ${report.rejectedRows} rejected${chunked}), ` +
@@ -131,6 +134,7 @@ export async function backfill(
 async function rebuildSilver(
   dataset: Dataset,
   raws: readonly RawVersion[],
+  applied: ReadonlyMap<string, number>,
   { s3, zones, cfg, chunks }: BackfillDeps,
   concurrency: number,
 ): Promise<{ report: BackfillReport; jobs: GoldJob[] }> {
@@ -186,8 +190,14 @@ async function rebuildSilver(
     await inParallel(stale, 4, (key) => deleteObject(s3, zones.silver, key));
     report.removedOutputs.push(...stale);
   });
-  // Oldest raw object first, as they arrived: for a key in several files, the last one wins.
-  const jobs = raws.flatMap((raw) => jobOf.get(raw) ?? []);
+  // Oldest raw object first, as they arrived: for a key in several files, the last one wins. S3 dates
+  // objects to the second: the files of one second go in the order live gold applied them, then by key.
+  const second = (raw: RawVersion) => Math.floor(raw.lastModified.getTime() / 1000);
+  const commit = (raw: RawVersion) => applied.get(jobOf.get(raw)?.silverKey ?? '') ?? Number.POSITIVE_INFINITY;
+  const ordered = [...raws].sort(
+    (a, b) => second(a) - second(b) || Math.sign(commit(a) - commit(b)) || a.key.localeCompare(b.key),
+  );
+  const jobs = ordered.flatMap((raw) => jobOf.get(raw) ?? []);
   return { report, jobs };
 }
 
