@@ -32,7 +32,7 @@ type RandomFile = typeof fileArbitrary extends fc.Arbitrary<infer T> ? T : never
 /** The file: the trips header, then the lines, with its line ends. */
 function body({ lines, crlf, finalNewline }: RandomFile): string {
   let n = 0;
-  const text = lines.map((entry) => {
+  const written = lines.map((entry) => {
     if (entry === 'blank') return '';
     if (typeof entry === 'string') return entry;
     n++;
@@ -45,7 +45,7 @@ function body({ lines, crlf, finalNewline }: RandomFile): string {
     return tripsCsv([row]).split('\n').slice(1, -1).join('\n');
   });
   const [header] = tripsCsv([]).split('\n');
-  const joined = [header, ...text].join(crlf ? '\r\n' : '\n');
+  const joined = [header, ...written].join(crlf ? '\r\n' : '\n');
   return finalNewline ? `${joined}${crlf ? '\r\n' : '\n'}` : joined;
 }
 

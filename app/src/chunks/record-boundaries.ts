@@ -9,8 +9,8 @@ import { createReadStream } from 'node:fs';
  * finds one in any window it is given.
  */
 
-const LINE_FEED = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
+export const LINE_FEED = 0x0a;
+export const CARRIAGE_RETURN = 0x0d;
 const QUOTE = 0x22;
 
 /** Offset just after the first line feed at or after `from` in `bytes`; undefined when there is none. */

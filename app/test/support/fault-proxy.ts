@@ -82,23 +82,18 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
 
   const server = createServer((req, res) => {
     const fault = ruleFor(req);
-    if (!fault) {
+    const passOn = () =>
       forward(req, (response) => {
         res.writeHead(response.statusCode ?? 500, response.headers);
         response.pipe(res);
       });
+    if (!fault) {
+      passOn();
       return;
     }
     if (fault === 'stall') return;
     if (typeof fault === 'object' && 'delayMs' in fault) {
-      setTimeout(
-        () =>
-          forward(req, (response) => {
-            res.writeHead(response.statusCode ?? 500, response.headers);
-            response.pipe(res);
-          }),
-        fault.delayMs,
-      );
+      setTimeout(passOn, fault.delayMs);
       return;
     }
     if (fault === 'reset-mid-upload') {

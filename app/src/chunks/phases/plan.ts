@@ -12,6 +12,7 @@ import { openRanged, putJson, type RangedObject } from '../../io/s3-io';
 import { invocationFolder } from '../../io/work-dir';
 import { type ByteRange, HEAD_BYTES, planChunks } from '../plan-chunks';
 import type { CsvSource } from '../process-chunk';
+import { CARRIAGE_RETURN, LINE_FEED } from '../record-boundaries';
 import { type ChunkContext, type ChunkItem, serialiseSource } from './context';
 
 /** Not processed in chunks, and why: the single-invocation path processes the file and the event line says why. */
@@ -30,8 +31,6 @@ export interface PlannedFile {
 const SNIFF_ROWS = 20_480;
 const SAMPLE_PIECE_BYTES = 1024 * 1024;
 const SAMPLE_MAX_BYTES = 64 * 1024 * 1024;
-const LINE_FEED = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
 /** The context is the state machine's input, under Step Functions' 256 KB payload limit with room to spare. */
 export const MAX_CONTEXT_BYTES = 128 * 1024;
 
