@@ -68,7 +68,8 @@ describe('reconcile and backfill treat a file processed in chunks like any other
     expect(dry.found.scanned).toBe(2);
     expect(isWhole(dry.found)).toBe(true);
 
-    // Its silver object lost: reconcile replays the event, and the file goes through chunks again.
+    // Its silver object lost: reconcile replays the event, and the file goes through chunks again, to silver only
+    // (gold has applied it).
     await client.send(new DeleteObjectCommand({ Bucket: 'silver', Key: big.silverKey }));
     const replayed = new Promise<EventLogEntry>((done) => {
       const stop = lakehouse.onEvent((entry) => {
@@ -79,7 +80,12 @@ describe('reconcile and backfill treat a file processed in chunks like any other
     });
     const report = await reconcile(deps, { waitMs: 20_000, pollMs: 100 });
     expect(report.replayed).toEqual({ events: 1, goldJobs: 0 });
-    expect(await replayed).toMatchObject({ status: 'ingested', chunks: big.chunks, silverKey: big.silverKey });
+    expect(await replayed).toMatchObject({
+      status: 'ingested',
+      chunks: big.chunks,
+      silverKey: big.silverKey,
+      alreadyInGold: true,
+    });
     await lakehouse.idle();
     expect(await tables()).toEqual(built);
 

@@ -24,7 +24,7 @@ import { redrive } from '../src/replay/redrive';
 import { createRuntime } from '../src/runtime';
 import { eventOf } from './support/lakehouse';
 import { replayDeps } from './support/replay-deps';
-import { objectStamps, tripsFile, uploadAndWait } from './support/zones';
+import { objectStamps, rowsUnder, tripsFile, uploadAndWait } from './support/zones';
 
 const TRANSFORMS = join(__dirname, '..', 'transforms');
 
@@ -125,6 +125,40 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     expect(isWhole(again.found)).toBe(true);
     expect(again.replayed).toEqual({ events: 0, goldJobs: 0 });
     expect(await stamps()).toEqual(settled);
+  });
+
+  it('a file whose silver was lost after gold applied it gets its silver back, and gold keeps the values of the files applied after it', async () => {
+    const lakehouse = await start('reconcile-lost-silver');
+    const client = lakehouse.client();
+    const deps = deployed(lakehouse);
+    const a = await uploadAndWait(lakehouse, client, 'trips/a.csv', tripsFile(0, 30));
+    // b re-sends trips 20 to 29 with other fares: gold takes b's, the file applied last.
+    await uploadAndWait(
+      lakehouse,
+      client,
+      'trips/b.csv',
+      tripsFile(20, 40, (n) => ({ fare: n + 100 })),
+    );
+    const silver = await rowsUnder(client, lakehouse.cfg, 'silver', 'trips/');
+    const gold = await rowsUnder(client, lakehouse.cfg, 'gold', 'trips/');
+    const goldState = await objectStamps(client, 'gold');
+    await client.send(new DeleteObjectCommand({ Bucket: 'silver', Key: a.silverKey }));
+
+    const lines: string[] = [];
+    const replayedA = lakehouse.whenProcessed('trips/a.csv');
+    const report = await reconcile(deps, { waitMs: 20_000, pollMs: 100, say: (line) => lines.push(line) });
+
+    expect(report.replayed).toEqual({ events: 1, goldJobs: 0 });
+    expect(report.remaining && isWhole(report.remaining)).toBe(true);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {4}trips\/a\.csv \(.+\): gold applied it before its silver was lost; silver only$/),
+    );
+    expect(await replayedA).toMatchObject({ status: 'ingested', silverKey: a.silverKey, alreadyInGold: true });
+    expect(await rowsUnder(client, lakehouse.cfg, 'silver', 'trips/')).toEqual(silver);
+    expect(await rowsUnder(client, lakehouse.cfg, 'gold', 'trips/')).toEqual(gold);
+    // Not a commit of gold's state either: the replay queued no gold job.
+    expect(await objectStamps(client, 'gold')).toEqual(goldState);
+    expect(isWhole((await reconcile(deps, { dryRun: true })).found)).toBe(true);
   });
 
   it('redrive re-runs failed events and dead-lettered gold jobs, and says what still fails and why', async () => {

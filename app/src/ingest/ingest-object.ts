@@ -36,6 +36,12 @@ export interface RawObject {
   eTag?: string;
   versionId?: string;
   size?: number;
+  /**
+   * Gold has applied this version's silver file already, and the file lost its
+   * silver since (reconcile says so): silver is written again, no gold job is
+   * queued. Applied again, the file's rows would replace those of files gold applied after it.
+   */
+  alreadyInGold?: boolean;
 }
 
 export type IngestOutcome =
@@ -55,6 +61,8 @@ export type IngestOutcome =
       notSplit?: string;
       /** Where the time went, step by step (see step-times.ts). */
       stepsMs?: StepsMs;
+      /** No gold job: gold had applied this version already (see `RawObject.alreadyInGold`). */
+      alreadyInGold?: true;
     }
   | {
       status: 'quarantined';
@@ -208,11 +216,8 @@ async function ingestWhole(
     // A dataset with a folder has its tables declared by the stack.
     if (!definition) await deps.silverTables?.sync(schema.schema);
     clock.lap('upload');
-    if (definition && definition.goldTables.length > 0) {
-      progress?.({ stage: 'gold' });
-      await deps.gold.submit({ dataset, silverKey: outputs.silverKey });
-      clock.lap('gold');
-    }
+    const gold = await queueGoldJob(deps, raw, definition, outputs.silverKey);
+    if (gold === 'queued') clock.lap('gold');
     return {
       status: 'ingested',
       dataset,
@@ -220,6 +225,7 @@ async function ingestWhole(
       ...outputs,
       ...result,
       ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
+      ...(gold === 'already-in-gold' ? { alreadyInGold: true as const } : {}),
       stepsMs: clock.ms,
     };
   } catch (error) {
@@ -239,6 +245,23 @@ async function ingestWhole(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The file's gold job, queued once its silver object is up: none for a
+ * dataset without gold, nor for a version gold has applied already.
+ */
+export async function queueGoldJob(
+  deps: Pick<IngestDeps, 'gold' | 'progress'>,
+  raw: RawObject,
+  dataset: Dataset | undefined,
+  silverKey: string,
+): Promise<'queued' | 'already-in-gold' | 'no-gold'> {
+  if (!dataset?.goldTables.length) return 'no-gold';
+  if (raw.alreadyInGold) return 'already-in-gold';
+  deps.progress?.({ stage: 'gold' });
+  await deps.gold.submit({ dataset: dataset.name, silverKey });
+  return 'queued';
 }
 
 /**

@@ -6,10 +6,19 @@ export function decodeS3Key(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));
 }
 
+/**
+ * A record the pipeline sends itself: reconcile marks the raw versions whose
+ * silver file was lost after gold applied it (see `RawObject.alreadyInGold`).
+ * S3's own records never carry `lakehouse`.
+ */
+export interface PipelineRecord extends S3EventRecord {
+  lakehouse?: { alreadyInGold?: boolean };
+}
+
 export type RecordDecision = { ingest: RawObject } | { skip: string };
 
 /** What to do with one record: ingest an object, or skip it with a reason. */
-export function decideRecord(record: S3EventRecord): RecordDecision {
+export function decideRecord(record: PipelineRecord): RecordDecision {
   if (!record.eventName?.startsWith('ObjectCreated:')) return { skip: `event ${record.eventName} is not a creation` };
   const key = decodeS3Key(record.s3.object.key);
   if (key.endsWith('/')) return { skip: 'folder marker' };
@@ -21,6 +30,7 @@ export function decideRecord(record: S3EventRecord): RecordDecision {
       ...(eTag ? { eTag } : {}),
       ...(versionId ? { versionId } : {}),
       ...(typeof size === 'number' ? { size } : {}),
+      ...(record.lakehouse?.alreadyInGold === true ? { alreadyInGold: true } : {}),
     },
   };
 }

@@ -25,7 +25,7 @@ export interface LeftBehind {
   notInGold: Array<{ raw: RawVersion; job: GoldJob }>;
   /** Datasets whose gold state was begun before it recorded the files it applied: gold not checked. */
   goldUnchecked: string[];
-  /** In datasets with gold, for current raw versions: the last commit that applied their silver file (what a replay waits to see grow). */
+  /** In datasets with gold, for current raw versions: the last commit that applied their silver file, lost since or not. */
   appliedCommits: Map<string, number>;
 }
 

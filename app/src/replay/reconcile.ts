@@ -1,8 +1,9 @@
-import { datasetOf, silverKey } from '@lakehouse/contract';
+import { silverKey } from '@lakehouse/contract';
+import type { PipelineRecord } from '../ingest/s3-event';
 import { inParallel } from '../io/s3-io';
 import { findLeftBehind, isWhole, type LeftBehind, type ScanDeps } from './left-behind';
 import type { PipelineTarget } from './pipeline-target';
-import { creationRecord, type RawFilter, versionOf } from './raw-objects';
+import { creationRecord, type RawFilter, type RawVersion, versionOf } from './raw-objects';
 
 export interface ReconcileOptions extends RawFilter {
   /** Only report. */
@@ -47,7 +48,7 @@ export async function reconcile(
   }
 
   await inParallel(found.noOutcome, PARALLEL_SENDS, async (raw) => {
-    await deps.target.ingest(creationRecord(deps.zones.raw, raw));
+    await deps.target.ingest(replayRecord(deps.zones.raw, raw, found));
     replayed.events++;
   });
   // In order: within a dataset's group, the file applied last wins.
@@ -65,10 +66,23 @@ export async function reconcile(
 }
 
 /**
+ * The event that processes a raw version again. Gold may have applied its
+ * silver file before the file was lost: then gold already holds its rows, or
+ * the rows of files applied after it that replaced them, and the replay only
+ * writes silver again (a second application would put its rows back over theirs).
+ */
+function replayRecord(bucket: string, raw: RawVersion, found: LeftBehind): PipelineRecord {
+  const record = creationRecord(bucket, raw);
+  return found.appliedCommits.has(silverKey(raw.key, versionOf(raw)))
+    ? { ...record, lakehouse: { alreadyInGold: true } }
+    : record;
+}
+
+/**
  * Scans again until the replayed work has landed, or the time is up; returns
  * what is left of it. A replayed event has landed when its object has an
  * outcome and, where the dataset has gold, gold has applied its silver file
- * since the first scan (it may have been applied before, and lost its silver since).
+ * (a file gold had applied before is not applied again: see `replayRecord`).
  */
 async function waitForReplay(
   deps: ScanDeps,
@@ -81,15 +95,10 @@ async function waitForReplay(
   const deadline = performance.now() + waitMs;
   for (;;) {
     const found = await findLeftBehind(deps, filter);
-    const awaitingGold = first.noOutcome.flatMap((raw) => {
-      const job = { dataset: datasetOf(raw.key), silverKey: silverKey(raw.key, versionOf(raw)) };
-      const commit = found.appliedCommits.get(job.silverKey);
-      return commit !== undefined && commit <= (first.appliedCommits.get(job.silverKey) ?? 0) ? [{ raw, job }] : [];
-    });
     const left: LeftBehind = {
       ...found,
       noOutcome: found.noOutcome.filter((raw) => replayed.has(raw.key)),
-      notInGold: [...found.notInGold.filter(({ raw }) => replayed.has(raw.key)), ...awaitingGold],
+      notInGold: found.notInGold.filter(({ raw }) => replayed.has(raw.key)),
     };
     if (isWhole(left) || performance.now() >= deadline) return left;
     await new Promise((done) => setTimeout(done, pollMs));
@@ -100,7 +109,12 @@ function describe(found: LeftBehind, say: (line: string) => void, heading?: stri
   if (heading) say(`${heading}:`);
   else say(`scanned ${found.scanned} raw object(s)`);
   say(`  ${found.noOutcome.length} with neither a silver output nor a quarantine record`);
-  for (const raw of found.noOutcome) say(`    ${raw.key} (${raw.versionId ?? raw.eTag})`);
+  for (const raw of found.noOutcome) {
+    const inGold = found.appliedCommits.has(silverKey(raw.key, versionOf(raw)));
+    say(
+      `    ${raw.key} (${raw.versionId ?? raw.eTag})${inGold ? ': gold applied it before its silver was lost; silver only' : ''}`,
+    );
+  }
   say(`  ${found.notInGold.length} silver file(s) gold has not applied`);
   for (const { job } of found.notInGold) say(`    ${job.silverKey}`);
   for (const dataset of found.goldUnchecked) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chunkManifestKey, chunkPartsPrefix } from '@lakehouse/contract';
 import type { Dataset } from '../../datasets';
 import { PoisonFileError } from '../../errors';
-import { type IngestOutcome, uploadOutputs } from '../../ingest/ingest-object';
+import { type IngestOutcome, queueGoldJob, uploadOutputs } from '../../ingest/ingest-object';
 import { quarantine } from '../../ingest/quarantine';
 import type { Lineage } from '../../ingest/transform';
 import { withConnection } from '../../io/duckdb';
@@ -138,7 +138,7 @@ async function publish(
     return { result, schema };
   });
   const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
-  if (dataset.goldTables.length > 0) await gold.submit({ dataset: dataset.name, silverKey: outputs.silverKey });
+  const queued = await queueGoldJob({ gold }, raw, dataset, outputs.silverKey);
   return {
     status: 'ingested',
     dataset: dataset.name,
@@ -146,6 +146,7 @@ async function publish(
     ...outputs,
     ...result,
     ...(schema.changes.length > 0 ? { schemaChanges: schema.changes } : {}),
+    ...(queued === 'already-in-gold' ? { alreadyInGold: true as const } : {}),
     chunks: parts.length,
   };
 }
