@@ -33,7 +33,7 @@ export function generationName(dataset: string, stamp: string): string {
 
 /**
  * 1. catch up: the silver files the live state applied since the backfill
- *    began and the generation has not are applied to it, in commit order;
+ *    began are applied to it, in commit order;
  * 2. every partition object of the generation replaces the live one (one
  *    copy each: a reader sees the old or the new partition, never both or
  *    none), then live partitions the generation has not are deleted;
@@ -55,12 +55,13 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   // A generation without state is a build in which no file had rows: gold becomes empty.
   const before = await loadManifest(s3, bucket, generation);
 
-  const [liveApplied, builtApplied] = await Promise.all([
-    readAppliedLedger(s3, cfg, live),
-    readAppliedLedger(s3, cfg, before),
-  ]);
-  const catchUp = [...liveApplied]
-    .filter(([silverKey, commit]) => commit > since && !builtApplied.has(silverKey))
+  // Every file live gold applied since, in its order, even those the generation holds: then each key
+  // any of them holds ends as live gold has it (the file applied last wins). Skipping the generation's
+  // own would let its order, by upload time, decide keys that live decided otherwise: a file uploaded
+  // again unchanged, or two versions of one key, the older applied in between. A retry applies the
+  // same files again, in the same order, to the same end.
+  const catchUp = [...(await readAppliedLedger(s3, cfg, live))]
+    .filter(([, commit]) => commit > since)
     .sort((a, b) => a[1] - b[1]);
   for (const [silverKey] of catchUp) await applyToGold({ dataset: generation, silverKey }, built, deps);
   const next = catchUp.length > 0 ? await loadManifest(s3, bucket, generation) : before;
