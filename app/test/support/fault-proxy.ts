@@ -18,6 +18,8 @@ export type Fault =
   | 'stall'
   /** Forwarded unchanged after a wait: a slow link. */
   | { delayMs: number }
+  /** Forwarded unchanged once `until` settles: what it does wins the race with this request. */
+  | { until: () => Promise<unknown> }
   | { status: number; code: string };
 
 export interface FaultRule {
@@ -94,6 +96,10 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
     if (fault === 'stall') return;
     if (typeof fault === 'object' && 'delayMs' in fault) {
       setTimeout(passOn, fault.delayMs);
+      return;
+    }
+    if (typeof fault === 'object' && 'until' in fault) {
+      void fault.until().then(passOn, passOn);
       return;
     }
     if (fault === 'reset-mid-upload') {
