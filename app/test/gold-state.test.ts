@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadConfig } from '../src/config';
@@ -5,7 +8,9 @@ import { type Dataset, loadDatasets } from '../src/datasets';
 import { readAppliedLedger } from '../src/gold/applied-ledger';
 import { COMPACTION } from '../src/gold/compaction';
 import type { GoldManifest } from '../src/gold/gold-state';
+import { keyRange } from '../src/gold/key-range';
 import { handleS3Event } from '../src/handler';
+import { sqlString, withConnection } from '../src/io/duckdb';
 import { findLeftBehind } from '../src/replay/left-behind';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { writeWithDuckDB } from './support/fixtures';
@@ -337,3 +342,38 @@ function recordGoldReads(runtime: Runtime): string[] {
   );
   return reads;
 }
+
+describe("an index run's key range", () => {
+  let workDir: string;
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'key-range-test-'));
+  });
+  afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+  /** The range of these keys written as a run (row groups of `rowGroup` rows), and the range a scan of the keys gives. */
+  async function ranges(keys: string[], rowGroup = 2) {
+    const cfg = loadConfig({ SILVER_BUCKET: 's', GOLD_BUCKET: 'g', WORK_DIR: workDir });
+    const path = join(workDir, `run-${keys.length}-${rowGroup}.parquet`);
+    const values = keys.length
+      ? `select * from (values ${keys.map((key) => `(${sqlString(key)})`).join(', ')}) t(key)`
+      : 'select null::varchar as key where false';
+    return withConnection(cfg, async (connection) => {
+      await connection.run(`copy (${values}) to ${sqlString(path)} (format parquet, row_group_size ${rowGroup})`);
+      return keyRange(connection, path);
+    });
+  }
+
+  it('is the smallest and largest key in byte order, across row groups', async () => {
+    expect(await ranges(['m', 'b', 'é', 'zz', 'a', '😀', 'c'])).toEqual({ lo: 'a', hi: '😀' });
+  });
+
+  it('reads the keys when the statistics are truncated: a key longer than DuckDB keeps in them', async () => {
+    const long = 'z'.repeat(300);
+    expect(await ranges(['b', long, 'c'])).toEqual({ lo: 'b', hi: long });
+    expect(await ranges([`a${long}`, 'y'])).toEqual({ lo: `a${long}`, hi: 'y' });
+  });
+
+  it('is empty for a run with no rows', async () => {
+    expect(await ranges([])).toEqual({ lo: '', hi: '' });
+  });
+});

@@ -28,6 +28,7 @@ import {
   stateKey,
 } from './gold-state';
 import { partitionText, rowsByPartition, writeGoldTables } from './gold-tables';
+import { keyRange } from './key-range';
 import { isNewState, migrateFormat1 } from './migrate-state';
 
 /** One silver file to fold into its dataset's gold tables. */
@@ -263,18 +264,9 @@ class Commit {
   }
 
   private async runEntry(connection: DuckDBConnection, path: string, name: string, rows: number): Promise<IndexRun> {
-    const [range] = (
-      await connection.runAndReadAll(`select min(key) as lo, max(key) as hi from read_parquet(${sqlString(path)})`)
-    ).getRowObjectsJS();
+    const range = await keyRange(connection, path);
     const key = stateKey(this.dataset.name, 'index', name);
-    const entry: IndexRun = {
-      key,
-      name,
-      eTag: '',
-      rows,
-      minKey: String(range?.lo ?? ''),
-      maxKey: String(range?.hi ?? ''),
-    };
+    const entry: IndexRun = { key, name, eTag: '', rows, minKey: range.lo, maxKey: range.hi };
     this.uploads.push({ key, path, entry });
     return entry;
   }
