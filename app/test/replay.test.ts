@@ -1,5 +1,5 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
@@ -159,6 +159,41 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     // Not a commit of gold's state either: the replay queued no gold job.
     expect(await objectStamps(client, 'gold')).toEqual(goldState);
     expect(isWhole((await reconcile(deps, { dryRun: true })).found)).toBe(true);
+  });
+
+  it('says when a file it hands to gold was uploaded before files gold has applied, whose shared trips it will replace', async () => {
+    // a.csv got as far as silver, its gold job lost; then b.csv, uploaded after it, went all the way.
+    const a = await withPlainS3(join(home, 'reconcile-late', 's3'), async (client, cfg) => {
+      await client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'trips/a.csv', Body: tripsFile(0, 30) }));
+      const raw = (await listRawObjects(client, 'raw')).find((object) => object.key === 'trips/a.csv');
+      const silverOnly = { ...createRuntime(cfg), gold: { submit: async () => {} } };
+      const [outcome] = await handleS3Event(eventOf(creationRecord('raw', raw as RawVersion)), silverOnly);
+      silverOnly.s3.destroy();
+      return outcome;
+    });
+    if (a?.status !== 'ingested') throw new Error('a.csv was not ingested');
+    const lakehouse = await start('reconcile-late');
+    await uploadAndWait(
+      lakehouse,
+      lakehouse.client(),
+      'trips/b.csv',
+      tripsFile(20, 40, (n) => ({ fare: n + 100 })),
+    );
+    const now = Math.floor(Date.now() / 1000);
+    for (const [key, second] of [
+      ['trips/a.csv', now - 120],
+      ['trips/b.csv', now - 60],
+    ] as const) {
+      await utimes(join(home, 'reconcile-late', 's3', 'raw', `${key}._S3rver_object`), second, second);
+    }
+
+    const lines: string[] = [];
+    const report = await reconcile(deployed(lakehouse), { dryRun: true, say: (line) => lines.push(line) });
+
+    expect(report.found.notInGold.map(({ job }) => job.silverKey)).toEqual([a.silverKey]);
+    expect(lines).toContain(
+      `    ${a.silverKey}: uploaded before 1 file(s) gold has applied; where they share keys, its rows will replace theirs (a backfill applies every file in upload order)`,
+    );
   });
 
   it('redrive re-runs failed events and dead-lettered gold jobs, and says what still fails and why', async () => {
