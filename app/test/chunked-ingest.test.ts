@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silverKey } from '@lakehouse/contract';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SOURCE_LAST_MODIFIED_METADATA, silverKey } from '@lakehouse/contract';
 import { TRIP_COLUMNS } from '../local/trip-generator';
 import { processChunk } from '../src/chunks/process-chunk';
 import { loadConfig } from '../src/config';
@@ -58,6 +59,18 @@ describe('files in chunks: exactly the single-invocation result', () => {
     expect(expected.gold.length).toBeGreaterThan(0);
     expect(await publishedFile(chunked, inChunks)).toEqual(expected);
     expect(await chunked.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+    // Both silver objects carry their raw object's upload time, which orders them in gold.
+    for (const [lake, outcome] of [
+      [single, whole],
+      [chunked, inChunks],
+    ] as const) {
+      const client = lake.s3.client();
+      const raw = await client.send(new HeadObjectCommand({ Bucket: BUCKETS.raw, Key: 'trips/jan.csv' }));
+      const silver = await client.send(
+        new HeadObjectCommand({ Bucket: BUCKETS.silver, Key: (outcome as { silverKey: string }).silverKey }),
+      );
+      expect(silver.Metadata?.[SOURCE_LAST_MODIFIED_METADATA]).toBe(String((raw.LastModified?.getTime() ?? 0) / 1000));
+    }
   });
 
   it('makes of a chunk a staged part (rules applied, not yet silver) and its unreadable lines, as plain JSON', async () => {

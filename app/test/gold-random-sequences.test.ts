@@ -1,4 +1,7 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { goldManifestKey } from '@lakehouse/contract';
+import type { S3EventRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { loadDatasets } from '../src/datasets';
 import type { GoldManifest } from '../src/gold/gold-state';
@@ -33,5 +36,57 @@ describe('gold over random sequences of files: exactly a recomputation from the 
     // The sequences reached what they are here for.
     expect(compactions).toBeGreaterThan(0);
     expect(mergedRuns).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('keeps the row of the file uploaded last, whatever order files reach gold in (the same second: the one applied last)', async () => {
+    // Each file: its rows, its upload second (few seconds, so some share one), and when it reaches gold.
+    const arrivals = fc
+      .array(fc.record({ rows: fileArbitrary(), second: fc.integer({ min: 0, max: 4 }), order: fc.nat() }), {
+        minLength: 10,
+        maxLength: 16,
+      })
+      .map((files) => ({
+        files,
+        order: files.map((_, n) => n).sort((a, b) => (files[a]?.order ?? 0) - (files[b]?.order ?? 0) || a - b),
+      }));
+    let late = 0;
+    await fc.assert(
+      fc.asyncProperty(arrivals, async ({ files, order }) => {
+        const lake = await startTestLakehouse(loadDatasets());
+        try {
+          const base = Math.floor(Date.now() / 1000) - 3600;
+          const records = [];
+          for (const [n, file] of files.entries()) {
+            records.push(await lake.upload(`trips/late-${n}.csv`, csvOf(file.rows)));
+            const at = base + file.second;
+            await utimes(join(lake.s3.directory, BUCKETS.raw, 'trips', `late-${n}.csv._S3rver_object`), at, at);
+          }
+          const applied: number[] = [];
+          for (const n of order) {
+            await handleS3Event(eventOf(records[n] as S3EventRecord), lake.rt);
+            applied.push(n);
+            const byUpload = [...applied].sort(
+              (a, b) => (files[a]?.second ?? 0) - (files[b]?.second ?? 0) || applied.indexOf(a) - applied.indexOf(b),
+            );
+            expect(await goldLines(lake)).toEqual(expectedGold(byUpload.map((i) => files[i]?.rows ?? [])));
+          }
+          // Files that reached gold after a file uploaded later that shares a trip with them.
+          const trips = (n: number) => new Set(files[n]?.rows.filter((row) => row.valid).map((row) => row.id));
+          late += order.filter((n, i) =>
+            order
+              .slice(0, i)
+              .some(
+                (m) =>
+                  (files[m]?.second ?? 0) > (files[n]?.second ?? 0) && [...trips(m)].some((id) => trips(n).has(id)),
+              ),
+          ).length;
+        } finally {
+          await lake.close();
+        }
+      }),
+      { numRuns: 3, seed: FC_SEED, endOnFailure: true },
+    );
+    // The sequences reached what they are here for.
+    expect(late).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -1,3 +1,5 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadDatasets } from '../src/datasets';
@@ -96,7 +98,7 @@ describe('trips: gold daily_zone_revenue', () => {
     expect(await gold()).toEqual(EXPECTED_JAN_15);
   });
 
-  it('takes the values of the file ingested last when two files share trips', async () => {
+  it('takes the values of the file uploaded last when two files share trips', async () => {
     await ingest('trips/a.csv', tripsCsv(JAN_15));
     // t2's fare is corrected, t3 moves to another day and zone, t5 is new.
     await ingest(
@@ -120,6 +122,43 @@ describe('trips: gold daily_zone_revenue', () => {
       goldRow('2026-01-16', 'Downtown', 2, 4, 35, 11),
       goldRow('2026-01-16', 'Harbor', 1, 1, 8, 1.5),
     ]);
+  });
+
+  it('keeps the values of the file uploaded last when an older file reaches gold after it (a retried event, a lost gold job)', async () => {
+    const older = await lake.upload('trips/older.csv', tripsCsv(JAN_15));
+    const newer = await lake.upload(
+      'trips/newer.csv',
+      tripsCsv([trip({ trip_id: 't2', fare: 25, distance_km: 4, passengers: 2 })]),
+    );
+    // S3 dates objects to the second: the older file a minute before the newer one.
+    const now = Math.floor(Date.now() / 1000);
+    for (const [key, second] of [
+      ['trips/older.csv', now - 120],
+      ['trips/newer.csv', now - 60],
+    ] as const) {
+      await utimes(join(lake.s3.directory, BUCKETS.raw, `${key}._S3rver_object`), second, second);
+    }
+    await handleS3Event(eventOf(newer), lake.rt);
+    const [late] = await handleS3Event(eventOf(older), lake.rt);
+
+    // t2 keeps the newer fare (25); the older file's other trips count.
+    expect(await gold()).toEqual([
+      goldRow('2026-01-15', 'Airport', 1, 1, 7.5, 1.5),
+      goldRow('2026-01-15', 'Downtown', 2, 3, 35, 6),
+      goldRow('2026-01-16', 'Downtown', 1, 3, 30, 10),
+    ]);
+
+    // A silver object written before upload times were kept says none: the file applied last wins, as it did then.
+    const silverKey = (late as { silverKey: string }).silverKey;
+    await lake.s3.client().send(
+      new PutObjectCommand({
+        Bucket: BUCKETS.silver,
+        Key: silverKey,
+        Body: await lake.getBytes(BUCKETS.silver, silverKey),
+      }),
+    );
+    await lake.rt.applyGold({ dataset: 'trips', silverKey });
+    expect(await gold()).toEqual(EXPECTED_JAN_15);
   });
 
   it('removes a partition whose last trip moved away', async () => {

@@ -1,8 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { goldPartitionKey } from '@lakehouse/contract';
+import { goldPartitionKey, SOURCE_LAST_MODIFIED_METADATA } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
@@ -89,7 +89,8 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
       if (error instanceof SourceGoneError) return { partitions: [], keys: 0 };
       throw error;
     }
-    return await withConnection(cfg, (connection) => commit.run(connection, job, silverPath, silver.eTag));
+    const silverFile = { path: silverPath, eTag: silver.eTag, uploadedAt: uploadedAtOf(silver.metadata) };
+    return await withConnection(cfg, (connection) => commit.run(connection, job, silverFile));
   } finally {
     cache.release(pinned);
     await rm(dir, { recursive: true, force: true });
@@ -118,15 +119,16 @@ class Commit {
     this.partitionOf = partitionText((dataset.partition as NonNullable<Dataset['partition']>).expression);
   }
 
-  async run(connection: DuckDBConnection, job: GoldJob, silverPath: string, silverETag: string): Promise<GoldResult> {
+  async run(connection: DuckDBConnection, job: GoldJob, silver: SilverFile): Promise<GoldResult> {
     const { s3, cfg } = this.deps;
+    const { path: silverPath, eTag: silverETag, uploadedAt } = silver;
     await connection.run(
       `create or replace temp view silver_rows as
        select * from read_parquet(${sqlString(silverPath)}) where ${this.k} is not null`,
     );
     if (isNewState(this.manifest)) await this.adoptFormat1(connection);
     await this.retireRepeatedKeys(connection);
-    const run = await this.writeIndexRun(connection);
+    const run = await this.writeIndexRun(connection, uploadedAt);
     await this.recordApplied(connection, job.silverKey);
     if (run.rows === 0) {
       // No row to fold in, but the ledger must still say the file was applied.
@@ -145,7 +147,15 @@ class Commit {
     // Awaited below; until then a failure must not surface as an unhandled rejection.
     copied.catch(() => undefined);
 
-    const moved = await this.retireReplacedRows(connection, run);
+    const moved = await this.retireReplacedRows(connection, run, uploadedAt);
+    if (run.rows === 0) {
+      // Files uploaded after this one hold every key it has: gold stays as it is, the ledger says it was applied.
+      await copied;
+      this.garbage.push({ key: segmentKey, eTag: '', rows: 0 });
+      this.discard([run.entry]);
+      await this.commit();
+      return { partitions: [], keys: 0, version: this.id };
+    }
     const touched = await strings(
       connection,
       `select distinct _partition from read_parquet(${sqlString(run.path)})
@@ -248,14 +258,17 @@ class Commit {
     );
   }
 
-  /** The file's last row per key, with its partition: the commit's index run (and the file's keys). */
-  private async writeIndexRun(connection: DuckDBConnection): Promise<{ path: string; rows: number; entry: IndexRun }> {
+  /**
+   * The file's last row per key, with its partition and its raw object's
+   * upload time: the commit's index run (and the file's keys).
+   */
+  private async writeIndexRun(connection: DuckDBConnection, uploadedAt: number | undefined): Promise<IndexRunFile> {
     const path = join(this.dir, 'run.parquet');
     const repeats = await count(connection, 'select 1 from retired');
     const rows = await copyRows(
       connection,
       `select cast(${this.k} as varchar) as key, ${this.partitionOf} as _partition,
-              ${this.id}::bigint as _segment, _source_row
+              ${this.id}::bigint as _segment, _source_row, ${uploadedAt ?? 'null'}::bigint as _uploaded_at
        from silver_rows ${repeats > 0 ? 'where _source_row not in (select _source_row from retired)' : ''}`,
       path,
     );
@@ -273,26 +286,51 @@ class Commit {
 
   /**
    * Adds to `retired` the current rows (in earlier commits) of the file's
-   * keys, found in the index runs whose key range meets the file's. Returns
-   * the partitions those keys left.
+   * keys, found in the index runs whose key range meets the file's: each key
+   * keeps the row of the file uploaded last. Where a file uploaded after this
+   * one holds a key (this one reached gold late), this file's row is retired
+   * instead, and its run leaves the key out. Returns the partitions keys left.
    */
   private async retireReplacedRows(
     connection: DuckDBConnection,
-    run: { path: string; rows: number; entry: IndexRun },
+    run: IndexRunFile,
+    uploadedAt: number | undefined,
   ): Promise<Set<string>> {
-    const runFile = `read_parquet(${sqlString(run.path)})`;
     const runs = runsMeeting(this.manifest, run.entry.minKey, run.entry.maxKey);
     if (runs.length > 0) {
       const paths = await this.fetch(runs);
       await connection.run(
-        `insert into retired
-         select max(_segment), arg_max(_source_row, _segment), arg_max(_partition, _segment)
-         from read_parquet([${paths.map(sqlString).join(', ')}])
-         where key in (select key from ${runFile})
+        `create or replace temp table replaced as
+         select key, max(_segment) as _segment, arg_max(_source_row, _segment) as _source_row,
+                arg_max(_partition, _segment) as _partition, arg_max_null(_uploaded_at, _segment) as _uploaded_at
+         from ${await indexRuns(connection, paths)}
+         where key in (select key from read_parquet(${sqlString(run.path)}))
          group by key`,
+      );
+      const newer = uploadedAt === undefined ? 'false' : `_uploaded_at > ${uploadedAt}`;
+      if (uploadedAt !== undefined && (await count(connection, `select 1 from replaced where ${newer}`)) > 0) {
+        await this.yieldToNewer(connection, run, newer);
+      }
+      await connection.run(
+        `insert into retired select _segment, _source_row, _partition from replaced where not coalesce(${newer}, false)`,
       );
     }
     return new Set(await strings(connection, `select distinct _partition from retired where _segment < ${this.id}`));
+  }
+
+  /** The file's rows of keys that files uploaded after it hold: retired on arrival, and left out of its run. */
+  private async yieldToNewer(connection: DuckDBConnection, run: IndexRunFile, newer: string): Promise<void> {
+    const kept = join(this.dir, 'run-kept.parquet');
+    const runFile = `read_parquet(${sqlString(run.path)})`;
+    const held = `(select key from replaced where ${newer})`;
+    await connection.run(
+      `insert into retired
+       select ${this.id}::bigint, r._source_row, r._partition from ${runFile} r semi join ${held} h on r.key = h.key`,
+    );
+    run.rows = await copyRows(connection, `select r.* from ${runFile} r anti join ${held} h on r.key = h.key`, kept);
+    await rename(kept, run.path);
+    const range = await keyRange(connection, run.path);
+    Object.assign(run.entry, { rows: run.rows, minKey: range.lo, maxKey: range.hi });
   }
 
   private async writeDeletes(connection: DuckDBConnection): Promise<DeletesEntry | undefined> {
@@ -430,8 +468,8 @@ class Commit {
     const rows = await copyRows(
       connection,
       `select key, arg_max(_partition, _segment) as _partition, max(_segment) as _segment,
-              arg_max(_source_row, _segment) as _source_row
-       from read_parquet([${paths.map(sqlString).join(', ')}]) group by key`,
+              arg_max(_source_row, _segment) as _source_row, arg_max_null(_uploaded_at, _segment) as _uploaded_at
+       from ${await indexRuns(connection, paths)} group by key`,
       path,
     );
     const merged = new Set(runs);
@@ -490,6 +528,36 @@ class Commit {
     this.pinned.push(path);
     return path;
   }
+}
+
+/** A silver file downloaded for a commit: its ETag, and its raw object's upload time when the silver object says it. */
+interface SilverFile {
+  path: string;
+  eTag: string;
+  uploadedAt: number | undefined;
+}
+
+/** The commit's index run, as written locally (rewritten when keys yield to newer files). */
+interface IndexRunFile {
+  path: string;
+  rows: number;
+  entry: IndexRun;
+}
+
+/**
+ * Index runs as one relation. A run written before upload times were kept has
+ * no `_uploaded_at`: it reads as null, and the file applied last wins its keys.
+ */
+async function indexRuns(connection: DuckDBConnection, paths: readonly string[]): Promise<string> {
+  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
+  const columns = await strings(connection, `select column_name from (describe select * from ${files})`);
+  return columns.includes('_uploaded_at') ? files : `(select *, null::bigint as _uploaded_at from ${files})`;
+}
+
+/** Seconds since the epoch, from a silver object's metadata; undefined for a silver object written before it was kept. */
+function uploadedAtOf(metadata: Record<string, string> | undefined): number | undefined {
+  const seconds = Number(metadata?.[SOURCE_LAST_MODIFIED_METADATA]);
+  return Number.isSafeInteger(seconds) && seconds > 0 ? seconds : undefined;
 }
 
 const inList = (values: Iterable<string>) => `(${[...values].map(sqlString).join(', ')})`;

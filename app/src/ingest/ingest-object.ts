@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datasetOf, rejectsKey, silverKey } from '@lakehouse/contract';
+import { datasetOf, rejectsKey, SOURCE_LAST_MODIFIED_METADATA, silverKey } from '@lakehouse/contract';
 import { type ChunkOptions, ingestInChunks } from '../chunks/ingest-in-chunks';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
@@ -38,8 +38,8 @@ export interface RawObject {
   size?: number;
   /**
    * Gold has applied this version's silver file already, and the file lost its
-   * silver since (reconcile says so): silver is written again, no gold job is
-   * queued. Applied again, the file's rows would replace those of files gold applied after it.
+   * silver since (reconcile says so): silver is written again, and no gold job
+   * is queued, since gold holds the file's rows, or the later ones that replaced them.
    */
   alreadyInGold?: boolean;
 }
@@ -212,7 +212,13 @@ async function ingestWhole(
     clock.lap('publish');
 
     progress?.({ stage: 'uploading' });
-    const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
+    const outputs = await uploadOutputs(
+      s3,
+      cfg.silverBucket,
+      { key: raw.key, version, lastModified: downloaded.lastModified },
+      paths,
+      result.rejectedRows,
+    );
     // A dataset with a folder has its tables declared by the stack.
     if (!definition) await deps.silverTables?.sync(schema.schema);
     clock.lap('upload');
@@ -266,22 +272,26 @@ export async function queueGoldJob(
 
 /**
  * The silver and rejects objects of one raw version, rejects first: a silver
- * object is never there without its rejects (a failure between them is retried).
+ * object is never there without its rejects (a failure between them is
+ * retried). The silver object carries its raw object's LastModified, which
+ * orders it in gold (`SOURCE_LAST_MODIFIED_METADATA`).
  */
 export async function uploadOutputs(
   s3: S3Client,
   bucket: string,
-  rawKey: string,
-  version: string,
+  raw: { key: string; version: string; lastModified?: Date },
   paths: { silver: string; rejects: string },
   rejectedRows: number,
 ): Promise<{ silverKey: string; rejectsKey?: string }> {
   const outputs = {
-    silverKey: silverKey(rawKey, version),
-    ...(rejectedRows > 0 ? { rejectsKey: rejectsKey(rawKey, version) } : {}),
+    silverKey: silverKey(raw.key, raw.version),
+    ...(rejectedRows > 0 ? { rejectsKey: rejectsKey(raw.key, raw.version) } : {}),
   };
   if (outputs.rejectsKey) await uploadFile(s3, bucket, outputs.rejectsKey, paths.rejects, PARQUET_TYPE);
-  await uploadFile(s3, bucket, outputs.silverKey, paths.silver, PARQUET_TYPE);
+  const uploaded = raw.lastModified
+    ? { [SOURCE_LAST_MODIFIED_METADATA]: String(Math.floor(raw.lastModified.getTime() / 1000)) }
+    : undefined;
+  await uploadFile(s3, bucket, outputs.silverKey, paths.silver, PARQUET_TYPE, uploaded);
   return outputs;
 }
 

@@ -60,6 +60,8 @@ export interface DownloadedObject {
   eTag: string;
   versionId?: string;
   lastModified?: Date;
+  /** The object's user metadata (`x-amz-meta-*`, names lowercased). */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function downloadToFile(
       done += end - start + 1;
       onBytes?.(done, total);
     });
-    return { bytes: total, eTag, versionId, lastModified: first.LastModified };
+    return { bytes: total, eTag, versionId, lastModified: first.LastModified, metadata: first.Metadata };
   } catch (error) {
     throw goneIfMissing(error, ref);
   }
@@ -182,6 +184,7 @@ export interface RangedObject {
   size: number;
   eTag: string;
   versionId?: string;
+  lastModified?: Date;
   /** The object's first bytes (up to what `openRanged` was asked for). */
   head: Buffer;
   /** Bytes [start, end) of this version; an object overwritten since fails the read. */
@@ -213,6 +216,7 @@ export async function openRanged(s3: S3Client, ref: ObjectRef, headBytes: number
     size: totalSize(first),
     eTag: unquote(first.ETag),
     ...(versionId ? { versionId } : {}),
+    ...(first.LastModified ? { lastModified: first.LastModified } : {}),
     head,
     async read(start, end) {
       if (end <= start) return Buffer.alloc(0);
@@ -344,17 +348,19 @@ export async function uploadFile(
   key: string,
   path: string,
   contentType: string,
+  metadata?: Record<string, string>,
 ): Promise<UploadedObject> {
   const { size } = await stat(path);
+  const described = { ContentType: contentType, ...(metadata ? { Metadata: metadata } : {}) };
   if (size <= SINGLE_PUT_MAX_BYTES) {
     const response = await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path), ContentType: contentType }),
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path), ...described }),
     );
     return { eTag: unquote(response.ETag) };
   }
   const response = await new Upload({
     client: s3,
-    params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
+    params: { Bucket: bucket, Key: key, Body: createReadStream(path), ...described },
     queueSize: PARTS_AT_ONCE,
     partSize: PART_BYTES,
   }).done();

@@ -27,13 +27,6 @@ export interface LeftBehind {
   goldUnchecked: string[];
   /** In datasets with gold, for current raw versions: the last commit that applied their silver file, lost since or not. */
   appliedCommits: Map<string, number>;
-  /**
-   * For the silver file of each raw version left behind that gold will apply:
-   * how many files gold has applied that were uploaded after it (in a later
-   * second). Gold keeps the row of the file applied last, so where they share
-   * keys, the late file's rows will replace theirs.
-   */
-  uploadedBeforeApplied: Map<string, number>;
 }
 
 export interface ScanDeps {
@@ -77,8 +70,6 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
   const notInGold: LeftBehind['notInGold'] = [];
   const goldUnchecked: string[] = [];
   const appliedCommits = new Map<string, number>();
-  const uploadedBeforeApplied = new Map<string, number>();
-  const left = new Set(noOutcome);
   for (const [dataset, outputs] of byDataset) {
     if (!deps.datasets.get(dataset)?.goldTables.length) continue;
     const applied = await currentLedger(deps, dataset);
@@ -91,18 +82,9 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
       if (commit !== undefined) appliedCommits.set(output.job.silverKey, commit);
       else if (silverOutputs.has(output.job.silverKey)) notInGold.push(output);
     }
-    const appliedSeconds = outputs.filter(({ job }) => applied.has(job.silverKey)).map(({ raw }) => second(raw));
-    for (const { raw, job } of outputs) {
-      if (applied.has(job.silverKey) || !(left.has(raw) || silverOutputs.has(job.silverKey))) continue;
-      const newer = appliedSeconds.filter((applied) => applied > second(raw)).length;
-      if (newer > 0) uploadedBeforeApplied.set(job.silverKey, newer);
-    }
   }
-  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits, uploadedBeforeApplied };
+  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits };
 }
-
-/** S3 dates objects to the second. */
-const second = (raw: RawVersion) => Math.floor(raw.lastModified.getTime() / 1000);
 
 /**
  * The ledger of the dataset's live gold state, or undefined when the state

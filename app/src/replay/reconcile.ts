@@ -68,8 +68,10 @@ export async function reconcile(
 /**
  * The event that processes a raw version again. Gold may have applied its
  * silver file before the file was lost: then gold already holds its rows, or
- * the rows of files applied after it that replaced them, and the replay only
- * writes silver again (a second application would put its rows back over theirs).
+ * the rows of later files that replaced them, and the replay only writes
+ * silver again. Applying it again would be a commit for nothing, and in a
+ * state written before upload times were kept, where the file applied last
+ * wins, would put its rows back over those of files applied after it.
  */
 function replayRecord(bucket: string, raw: RawVersion, found: LeftBehind): PipelineRecord {
   const record = creationRecord(bucket, raw);
@@ -105,26 +107,18 @@ async function waitForReplay(
   }
 }
 
-/** Where a file left behind will be applied after files uploaded later than it: what that does to their shared keys. */
-function lateNote(found: LeftBehind, output: string): string {
-  const newer = found.uploadedBeforeApplied.get(output);
-  if (!newer) return '';
-  return `: uploaded before ${newer} file(s) gold has applied; where they share keys, its rows will replace theirs (a backfill applies every file in upload order)`;
-}
-
 function describe(found: LeftBehind, say: (line: string) => void, heading?: string): void {
   if (heading) say(`${heading}:`);
   else say(`scanned ${found.scanned} raw object(s)`);
   say(`  ${found.noOutcome.length} with neither a silver output nor a quarantine record`);
   for (const raw of found.noOutcome) {
-    const output = silverKey(raw.key, versionOf(raw));
-    const inGold = found.appliedCommits.has(output);
+    const inGold = found.appliedCommits.has(silverKey(raw.key, versionOf(raw)));
     say(
-      `    ${raw.key} (${raw.versionId ?? raw.eTag})${inGold ? ': gold applied it before its silver was lost; silver only' : lateNote(found, output)}`,
+      `    ${raw.key} (${raw.versionId ?? raw.eTag})${inGold ? ': gold applied it before its silver was lost; silver only' : ''}`,
     );
   }
   say(`  ${found.notInGold.length} silver file(s) gold has not applied`);
-  for (const { job } of found.notInGold) say(`    ${job.silverKey}${lateNote(found, job.silverKey)}`);
+  for (const { job } of found.notInGold) say(`    ${job.silverKey}`);
   for (const dataset of found.goldUnchecked) {
     say(`  gold of ${dataset} not checked: its state predates the ledger of applied files (pnpm backfill rebuilds it)`);
   }

@@ -55,6 +55,13 @@ export function silverKey(rawKey: string, versionOrEtag: string): string {
   return `${folderOf(datasetOf(rawKey))}/${stemOf(rawKey)}-${sourceId(rawKey, versionOrEtag)}.parquet`;
 }
 
+/**
+ * A silver object's user metadata (`x-amz-meta-source-last-modified`): its
+ * raw object's LastModified, in seconds since the epoch. Gold keeps each
+ * key's row of the file uploaded last by it, whatever order files reach gold in.
+ */
+export const SOURCE_LAST_MODIFIED_METADATA = 'source-last-modified';
+
 /** Rejected rows of one raw object version. */
 export function rejectsKey(rawKey: string, versionOrEtag: string): string {
   return `${REJECTS_PREFIX}/${silverKey(rawKey, versionOrEtag)}`;

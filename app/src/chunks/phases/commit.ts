@@ -137,7 +137,14 @@ async function publish(
     });
     return { result, schema };
   });
-  const outputs = await uploadOutputs(s3, cfg.silverBucket, raw.key, version, paths, result.rejectedRows);
+  const uploaded = context.object.lastModified;
+  const outputs = await uploadOutputs(
+    s3,
+    cfg.silverBucket,
+    { key: raw.key, version, ...(uploaded ? { lastModified: new Date(uploaded) } : {}) },
+    paths,
+    result.rejectedRows,
+  );
   const queued = await queueGoldJob({ gold }, raw, dataset, outputs.silverKey);
   return {
     status: 'ingested',

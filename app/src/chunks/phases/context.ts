@@ -15,8 +15,8 @@ import type { ChunkJob, CsvSource, ParquetSource } from '../process-chunk';
 export interface ChunkContext {
   /** The object as the event named it (the quarantine record says so). */
   raw: RawObject;
-  /** The version every chunk reads: the plan's ETag (and version id). */
-  object: { bucket: string; key: string; eTag: string; versionId?: string };
+  /** The version every chunk reads: the plan's ETag (and version id), and when it was uploaded (ISO 8601). */
+  object: { bucket: string; key: string; eTag: string; versionId?: string; lastModified?: string };
   /** The version output keys are named by, as the single-invocation path names them. */
   version: string;
   dataset: string;

@@ -74,6 +74,7 @@ export async function planFile(
         key: object.key,
         eTag: object.eTag,
         ...(object.versionId ? { versionId: object.versionId } : {}),
+        ...(object.lastModified ? { lastModified: object.lastModified.toISOString() } : {}),
       },
       version,
       dataset: dataset.name,
