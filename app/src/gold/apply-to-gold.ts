@@ -71,7 +71,8 @@ export interface GoldDeps {
  *    its retry (same commit number) rewrites the same objects.
  *
  * Callers serialise jobs per dataset (SQS FIFO group on AWS, a queue locally).
- * Each key counts once; a key seen again takes the values of the file applied last.
+ * Each key counts once; a key seen again takes the values of the file uploaded
+ * last (S3's LastModified; files of the same second: the one applied last).
  */
 export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps): Promise<GoldResult> {
   if (!dataset.key || !dataset.partition) throw new Error(`dataset ${dataset.name} has no key or partition for gold`);

@@ -56,9 +56,9 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   const before = await loadManifest(s3, bucket, generation);
 
   // Every file live gold applied since, in its order, even those the generation holds: then each key
-  // any of them holds ends as live gold has it (the file applied last wins). Skipping the generation's
-  // own would let its order, by upload time, decide keys that live decided otherwise: a file uploaded
-  // again unchanged, or two versions of one key, the older applied in between. A retry applies the
+  // any of them holds ends as live gold has it. Skipping the generation's own would let the generation
+  // decide keys that live decided otherwise: a file uploaded again unchanged (newer now), files of one
+  // second (applied last wins there), states from before upload times were kept. A retry applies the
   // same files again, in the same order, to the same end.
   const catchUp = [...(await readAppliedLedger(s3, cfg, live))]
     .filter(([, commit]) => commit > since)

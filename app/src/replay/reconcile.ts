@@ -51,7 +51,7 @@ export async function reconcile(
     await deps.target.ingest(replayRecord(deps.zones.raw, raw, found));
     replayed.events++;
   });
-  // In order: within a dataset's group, the file applied last wins.
+  // Oldest first, in the dataset's group: files of one second, and states from before upload times, keep the row applied last.
   for (const { job } of found.notInGold) {
     await deps.target.queueGold(job);
     replayed.goldJobs++;
