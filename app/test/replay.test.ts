@@ -70,16 +70,9 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     await uploadAndWait(first, firstClient, 'weather/stations.csv', 'station,temp\nX,3\n');
     await first.stop();
     // While no lakehouse ran: a.csv's silver output was lost, and c.csv arrived and got as far as silver.
-    const c = await withPlainS3(join(home, 'reconcile', 's3'), async (client, cfg) => {
-      await client.send(new DeleteObjectCommand({ Bucket: 'silver', Key: a.silverKey }));
-      await client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'trips/c.csv', Body: tripsFile(20, 50) }));
-      const raw = (await listRawObjects(client, 'raw')).find((object) => object.key === 'trips/c.csv');
-      const silverOnly = { ...createRuntime(cfg), gold: { submit: async () => {} } };
-      const [outcome] = await handleS3Event(eventOf(creationRecord('raw', raw as RawVersion)), silverOnly);
-      silverOnly.s3.destroy();
-      return outcome;
-    });
-    if (c?.status !== 'ingested') throw new Error('c.csv was not ingested');
+    const c = await toSilverOnly(join(home, 'reconcile', 's3'), 'trips/c.csv', tripsFile(20, 50), (client) =>
+      client.send(new DeleteObjectCommand({ Bucket: 'silver', Key: a.silverKey })),
+    );
 
     const lakehouse = await start('reconcile');
     const client = lakehouse.client();
@@ -165,15 +158,7 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     const A = tripsFile(0, 30);
     const B = tripsFile(20, 40, (n) => ({ fare: n + 100 }));
     // a.csv got as far as silver, its gold job lost; then b.csv, uploaded after it, went all the way.
-    const a = await withPlainS3(join(home, 'reconcile-late', 's3'), async (client, cfg) => {
-      await client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'trips/a.csv', Body: A }));
-      const raw = (await listRawObjects(client, 'raw')).find((object) => object.key === 'trips/a.csv');
-      const silverOnly = { ...createRuntime(cfg), gold: { submit: async () => {} } };
-      const [outcome] = await handleS3Event(eventOf(creationRecord('raw', raw as RawVersion)), silverOnly);
-      silverOnly.s3.destroy();
-      return outcome;
-    });
-    if (a?.status !== 'ingested') throw new Error('a.csv was not ingested');
+    const a = await toSilverOnly(join(home, 'reconcile-late', 's3'), 'trips/a.csv', A);
     // S3 dates objects to the second: b.csv a second later at least.
     await new Promise((done) => setTimeout(done, 1100));
     const lakehouse = await start('reconcile-late');
@@ -182,6 +167,7 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
 
     const report = await reconcile(deployed(lakehouse), { waitMs: 20_000, pollMs: 100 });
 
+    expect(report.found.notInGold.map(({ job }) => job.silverKey)).toEqual([a.silverKey]);
     expect(report.replayed).toEqual({ events: 0, goldJobs: 1 });
     // As if nothing had been lost: a.csv, then b.csv, into a lakehouse of their own.
     const reference = await start('reconcile-late-reference');
@@ -320,6 +306,26 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     return listRawObjects(client, 'raw');
   }
 });
+
+/** With no lakehouse running, `key` uploaded to raw and taken as far as silver: its gold job is lost. */
+async function toSilverOnly(
+  directory: string,
+  key: string,
+  body: string,
+  before?: (client: S3Client) => Promise<unknown>,
+) {
+  const outcome = await withPlainS3(directory, async (client, cfg) => {
+    await before?.(client);
+    await client.send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: body }));
+    const raw = (await listRawObjects(client, 'raw')).find((object) => object.key === key);
+    const silverOnly = { ...createRuntime(cfg), gold: { submit: async () => {} } };
+    const [outcome] = await handleS3Event(eventOf(creationRecord('raw', raw as RawVersion)), silverOnly);
+    silverOnly.s3.destroy();
+    return outcome;
+  });
+  if (outcome?.status !== 'ingested') throw new Error(`${key} was not ingested`);
+  return outcome;
+}
 
 /** An S3 server on a lakehouse's folder with no lakehouse: what happens there runs no handler. */
 async function withPlainS3<T>(directory: string, work: (client: S3Client, cfg: Config) => Promise<T>): Promise<T> {
