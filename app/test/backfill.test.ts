@@ -1,5 +1,5 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GOLD_STATE_PREFIX, goldManifestKey } from '@lakehouse/contract';
@@ -18,7 +18,7 @@ import { findLeftBehind, isWhole } from '../src/replay/left-behind';
 import { deployedPipeline } from '../src/replay/pipeline-target';
 import { readSchema } from '../src/schema/schema-store';
 import { eventOf, startTestLakehouse } from './support/lakehouse';
-import { objectStamps, rowsUnder, tripsFile, uploadAndWait } from './support/zones';
+import { dateRawObject, objectStamps, rowsUnder, tripsFile, uploadAndWait } from './support/zones';
 
 const TRANSFORMS = join(__dirname, '..', 'transforms');
 
@@ -151,7 +151,7 @@ describe('backfill: a changed transform re-applied from raw', () => {
     );
     const second = Math.floor(Date.now() / 1000) - 60;
     for (const key of ['trips/b.csv', 'trips/a.csv']) {
-      await utimes(join(home, 'same-second', 's3', 'raw', `${key}._S3rver_object`), second, second);
+      await dateRawObject(join(home, 'same-second', 's3'), key, second);
     }
     const goldBefore = await rowsUnder(client, lakehouse.cfg, 'gold', 'trips/');
     expect(goldBefore).toEqual([expect.objectContaining({ trips: '1', fare_total: '20.00' })]);

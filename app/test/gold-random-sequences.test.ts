@@ -1,5 +1,3 @@
-import { utimes } from 'node:fs/promises';
-import { join } from 'node:path';
 import { goldManifestKey } from '@lakehouse/contract';
 import type { S3EventRecord } from 'aws-lambda';
 import fc from 'fast-check';
@@ -8,6 +6,7 @@ import type { GoldManifest } from '../src/gold/gold-state';
 import { handleS3Event } from '../src/handler';
 import { BUCKETS, eventOf, startTestLakehouse } from './support/lakehouse';
 import { csvOf, expectedGold, FC_SEED, fileArbitrary, goldLines } from './support/random-trips';
+import { dateRawObject } from './support/zones';
 
 /** Enough files that the days cross compaction (more than 8 segments) and the index merges its runs. */
 const filesArbitrary = fc.array(fileArbitrary(), { minLength: 14, maxLength: 22 });
@@ -59,7 +58,7 @@ describe('gold over random sequences of files: exactly a recomputation from the 
           for (const [n, file] of files.entries()) {
             records.push(await lake.upload(`trips/late-${n}.csv`, csvOf(file.rows)));
             const at = base + file.second;
-            await utimes(join(lake.s3.directory, BUCKETS.raw, 'trips', `late-${n}.csv._S3rver_object`), at, at);
+            await dateRawObject(lake.s3.directory, `trips/late-${n}.csv`, at);
           }
           const applied: number[] = [];
           for (const n of order) {

@@ -1,5 +1,3 @@
-import { utimes } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import type { Dataset } from '../src/datasets';
@@ -13,7 +11,7 @@ import type { Runtime } from '../src/runtime';
 import { startFaultProxy } from './support/fault-proxy';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 import { csvOf, expectedGold, FC_SEED, fileArbitrary, goldLines, type Row } from './support/random-trips';
-import { rowsUnder } from './support/zones';
+import { dateRawObject, rowsUnder } from './support/zones';
 
 /**
  * The repair tools over random histories: whatever was lost, and whatever
@@ -48,7 +46,7 @@ const deps = (lake: TestLakehouse) => ({
 async function ingestLive(lake: TestLakehouse, key: string, rows: readonly Row[]): Promise<string> {
   const record = await lake.upload(key, csvOf(rows));
   const second = FIRST_UPLOAD + uploads++;
-  await utimes(join(lake.s3.directory, BUCKETS.raw, `${key}._S3rver_object`), second, second);
+  await dateRawObject(lake.s3.directory, key, second);
   const [outcome] = await handleS3Event(eventOf(record), lake.rt);
   if (outcome?.status !== 'ingested') throw new Error(`${key}: ${JSON.stringify(outcome)}`);
   return outcome.silverKey;

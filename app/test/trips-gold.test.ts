@@ -1,11 +1,10 @@
-import { utimes } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
 import { loadDatasets } from '../src/datasets';
 import { handleS3Event } from '../src/handler';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from './support/lakehouse';
 import { trip, tripsCsv } from './support/trips';
+import { dateRawObject } from './support/zones';
 
 const GOLD = 'trips/daily_zone_revenue/';
 
@@ -136,7 +135,7 @@ describe('trips: gold daily_zone_revenue', () => {
       ['trips/older.csv', now - 120],
       ['trips/newer.csv', now - 60],
     ] as const) {
-      await utimes(join(lake.s3.directory, BUCKETS.raw, `${key}._S3rver_object`), second, second);
+      await dateRawObject(lake.s3.directory, key, second);
     }
     await handleS3Event(eventOf(newer), lake.rt);
     const [late] = await handleS3Event(eventOf(older), lake.rt);

@@ -1,3 +1,5 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { withDownloaded } from '../../local/lakehouse-contents';
 import type { LocalLakehouse } from '../../local/local-lakehouse';
@@ -66,4 +68,12 @@ export async function uploadAndWait(lakehouse: LocalLakehouse, client: S3Client,
   const processed = lakehouse.whenProcessed(key);
   await client.send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: body }));
   return processed;
+}
+
+/**
+ * Dates a raw object, as S3 dates an upload: to the second. The local S3
+ * server (its objects under `s3Directory`) reports a file's mtime as LastModified.
+ */
+export async function dateRawObject(s3Directory: string, key: string, seconds: number): Promise<void> {
+  await utimes(join(s3Directory, 'raw', ...`${key}._S3rver_object`.split('/')), seconds, seconds);
 }
