@@ -1,5 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { CHUNK_RETRIES, CHUNK_STEP, chunkStateMachineDefinition, silverKey } from '@lakehouse/contract';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CHUNK_RETRIES,
+  CHUNK_STEP,
+  chunkStateMachineDefinition,
+  SOURCE_LAST_MODIFIED_METADATA,
+  silverKey,
+} from '@lakehouse/contract';
 import { type ChunkStepInput, handleChunkStep } from '../src/chunk-handler';
 import { type ChunkExecutionInput, StateMachineChunkExecutions } from '../src/chunks/chunk-executions';
 import type { ChunkOptions } from '../src/chunks/ingest-in-chunks';
@@ -93,6 +100,14 @@ describe('files in chunks on AWS: the chunk state machine runs the same steps', 
       await publishedFile(single, await ingestWhole('trips/jan.csv', body)),
     );
     expect(await aws.list(BUCKETS.silver, '_chunks/')).toEqual([]);
+    // The execution's input carries the raw object's upload time to the commit, which dates the silver object with it.
+    const client = aws.s3.client();
+    const raw = await client.send(new HeadObjectCommand({ Bucket: BUCKETS.raw, Key: 'trips/jan.csv' }));
+    const silver = await client.send(
+      new HeadObjectCommand({ Bucket: BUCKETS.silver, Key: (outcome as { silverKey: string }).silverKey }),
+    );
+    expect(input.context.object.lastModified).toBe(raw.LastModified?.toISOString());
+    expect(silver.Metadata?.[SOURCE_LAST_MODIFIED_METADATA]).toBe(String((raw.LastModified?.getTime() ?? 0) / 1000));
   });
 
   describe('a failing chunk', () => {
