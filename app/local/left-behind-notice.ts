@@ -16,10 +16,11 @@ export async function leftBehindNotice(
   const found = await findLeftBehind({ s3: lakehouse.client(), zones: BUCKETS, datasets, cfg: lakehouse.cfg });
   const failed = (await lakehouse.failedEvents.names()).length;
   const lines: string[] = [];
-  if (found.noOutcome.length + found.notInGold.length > 0) {
+  const notInGold = found.notInGold.length + found.uploadedAgain.length;
+  if (found.noOutcome.length + notInGold > 0) {
     lines.push(
       `${found.noOutcome.length} raw object(s) have no outcome (neither silver output nor quarantine record) and ` +
-        `${found.notInGold.length} silver file(s) are not in gold, of ${found.scanned} raw object(s): ` +
+        `${notInGold} silver file(s) are not in gold, of ${found.scanned} raw object(s): ` +
         'run `pnpm reconcile` in another shell to process them',
     );
   }

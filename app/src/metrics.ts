@@ -33,9 +33,18 @@ export function recordOutcome(outcome: IngestOutcome, ms: number): void {
 }
 
 /** What a reconciliation found left behind, with the service as only dimension (0 too, so an alarm has data). */
-export function recordLeftBehind(found: { noOutcome: unknown[]; notInGold: unknown[] }): void {
+export function recordLeftBehind(found: {
+  noOutcome: unknown[];
+  notInGold: unknown[];
+  uploadedAgain: unknown[];
+}): void {
   const line = metricsLine();
   line.addMetric(RECONCILE_METRIC.rawObjectsLeftBehind, MetricUnit.Count, found.noOutcome.length);
-  line.addMetric(RECONCILE_METRIC.silverFilesNotInGold, MetricUnit.Count, found.notInGold.length);
+  // A file uploaded again, unchanged, whose latest upload gold has not applied: its silver file is not in gold as it should be.
+  line.addMetric(
+    RECONCILE_METRIC.silverFilesNotInGold,
+    MetricUnit.Count,
+    found.notInGold.length + found.uploadedAgain.length,
+  );
   line.publishStoredMetrics();
 }

@@ -57,7 +57,7 @@ describe('metrics', () => {
 
   it('counts what a reconciliation left behind, zeros included, by service', () => {
     const [line] = emittedLines({ POWERTOOLS_SERVICE_NAME: 'acme_ingestion_reconcile' }, ({ recordLeftBehind }) =>
-      recordLeftBehind({ noOutcome: [1, 2], notInGold: [] }),
+      recordLeftBehind({ noOutcome: [1, 2], notInGold: [], uploadedAgain: [] }),
     );
     expect(line).toMatchObject({
       RawObjectsLeftBehind: 2,
@@ -65,5 +65,12 @@ describe('metrics', () => {
       service: 'acme_ingestion_reconcile',
     });
     expect(line._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+  });
+
+  it('counts a file uploaded again whose latest upload gold has not applied as a silver file not in gold', () => {
+    const [line] = emittedLines({ POWERTOOLS_SERVICE_NAME: 'acme_ingestion_reconcile' }, ({ recordLeftBehind }) =>
+      recordLeftBehind({ noOutcome: [], notInGold: [1], uploadedAgain: [2, 3] }),
+    );
+    expect(line).toMatchObject({ RawObjectsLeftBehind: 0, SilverFilesNotInGold: 3 });
   });
 });

@@ -182,6 +182,57 @@ describe('replay: reconcile and redrive through the pipeline entry points', () =
     );
   });
 
+  it('a file uploaded again, unchanged, whose gold job or event was lost: reconcile processes it again, and gold takes it as uploaded last', async () => {
+    const A = tripsFile(0, 30);
+    const B = tripsFile(20, 40, (n) => ({ fare: n + 100 }));
+    const dir = join(home, 'reconcile-again', 's3');
+    const aSecondLater = () => new Promise((done) => setTimeout(done, 1100));
+    const first = await start('reconcile-again');
+    await uploadAndWait(first, first.client(), 'trips/a.csv', A);
+    await aSecondLater();
+    await uploadAndWait(first, first.client(), 'trips/b.csv', B);
+    await first.stop();
+    /** Gold as if every upload so far had gone through, in order, into a lakehouse of its own. */
+    const reference = async (name: string, files: Array<[string, string]>) => {
+      const lakehouse = await start(name);
+      for (const [key, body] of files) await uploadAndWait(lakehouse, lakehouse.client(), key, body);
+      return rowsUnder(lakehouse.client(), lakehouse.cfg, 'gold', 'trips/');
+    };
+
+    // a.csv uploaded again, the same bytes: silver written again, its gold job lost.
+    await aSecondLater();
+    await toSilverOnly(dir, 'trips/a.csv', A);
+    const second = await start('reconcile-again');
+    const dry = await reconcile(deployed(second), { dryRun: true });
+    expect(dry.found.uploadedAgain.map((raw) => raw.key)).toEqual(['trips/a.csv']);
+    expect(isWhole(dry.found)).toBe(false);
+    const report = await reconcile(deployed(second), { waitMs: 20_000, pollMs: 100 });
+    expect(report.replayed).toEqual({ events: 1, goldJobs: 0 });
+    expect(report.remaining && isWhole(report.remaining)).toBe(true);
+    const ab = [
+      ['trips/a.csv', A],
+      ['trips/b.csv', B],
+    ] as Array<[string, string]>;
+    expect(await rowsUnder(second.client(), second.cfg, 'gold', 'trips/')).toEqual(
+      await reference('reconcile-again-aba', [...ab, ['trips/a.csv', A]]),
+    );
+    await second.stop();
+
+    // b.csv uploaded again, the same bytes, while no lakehouse ran: its event lost.
+    await aSecondLater();
+    await withPlainS3(dir, (client) =>
+      client.send(new PutObjectCommand({ Bucket: 'raw', Key: 'trips/b.csv', Body: B })),
+    );
+    const third = await start('reconcile-again');
+    const again = await reconcile(deployed(third), { waitMs: 20_000, pollMs: 100 });
+    expect(again.found.uploadedAgain.map((raw) => raw.key)).toEqual(['trips/b.csv']);
+    expect(again.remaining && isWhole(again.remaining)).toBe(true);
+    expect(await rowsUnder(third.client(), third.cfg, 'gold', 'trips/')).toEqual(
+      await reference('reconcile-again-abab', [...ab, ...ab]),
+    );
+    expect(isWhole((await reconcile(deployed(third), { dryRun: true })).found)).toBe(true);
+  });
+
   it('redrive re-runs failed events and dead-lettered gold jobs, and says what still fails and why', async () => {
     // A bug in a gold table's SQL fails the event (gold runs in it locally) and the gold jobs sent to the queue.
     cpSync(join(TRANSFORMS, 'trips'), join(home, 'transforms', 'trips'), { recursive: true });

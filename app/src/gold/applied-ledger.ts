@@ -2,10 +2,17 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
-import { sqlString, withConnection } from '../io/duckdb';
+import { withConnection } from '../io/duckdb';
 import { downloadToFile, inParallel } from '../io/s3-io';
 import { invocationFolder } from '../io/work-dir';
 import type { GoldManifest } from './gold-state';
+import { runsWithUploadTimes } from './state-runs';
+
+/** The last commit that applied a silver file, and the upload time it applied it with (none before they were kept). */
+export interface AppliedFile {
+  commit: number;
+  uploadedAt?: number;
+}
 
 /**
  * The silver files a gold state has applied, with the last commit that
@@ -16,8 +23,8 @@ export async function readAppliedLedger(
   s3: S3Client,
   cfg: Pick<Config, 'goldBucket' | 'workDir' | 'duckdb'>,
   manifest: GoldManifest,
-): Promise<Map<string, number>> {
-  const applied = new Map<string, number>();
+): Promise<Map<string, AppliedFile>> {
+  const applied = new Map<string, AppliedFile>();
   const runs = manifest.applied.runs;
   if (runs.length === 0) return applied;
   const dir = await invocationFolder(cfg.workDir, 'ledger');
@@ -32,10 +39,13 @@ export async function readAppliedLedger(
     );
     await withConnection(cfg, async (connection) => {
       const reader = await connection.runAndReadAll(
-        `select silver_key, max(_commit) as last_commit
-         from read_parquet([${paths.map(sqlString).join(', ')}]) group by 1`,
+        `select silver_key, max(_commit) as last_commit, arg_max_null(_uploaded_at, _commit) as uploaded_at
+         from ${await runsWithUploadTimes(connection, paths)} group by 1`,
       );
-      for (const row of reader.getRowObjectsJS()) applied.set(String(row.silver_key), Number(row.last_commit));
+      for (const row of reader.getRowObjectsJS()) {
+        const uploadedAt = row.uploaded_at === null ? {} : { uploadedAt: Number(row.uploaded_at) };
+        applied.set(String(row.silver_key), { commit: Number(row.last_commit), ...uploadedAt });
+      }
     });
     return applied;
   } finally {

@@ -30,6 +30,7 @@ import {
 import { partitionText, rowsByPartition, writeGoldTables } from './gold-tables';
 import { keyRange } from './key-range';
 import { isNewState, migrateFormat1 } from './migrate-state';
+import { runsWithUploadTimes } from './state-runs';
 
 /** One silver file to fold into its dataset's gold tables. */
 export interface GoldJob {
@@ -130,7 +131,7 @@ class Commit {
     if (isNewState(this.manifest)) await this.adoptFormat1(connection);
     await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection, uploadedAt);
-    await this.recordApplied(connection, job.silverKey);
+    await this.recordApplied(connection, job.silverKey, uploadedAt);
     if (run.rows === 0) {
       // No row to fold in, but the ledger must still say the file was applied.
       this.discard([run.entry]);
@@ -202,12 +203,17 @@ class Commit {
     await Promise.allSettled(this.garbage.map((object) => deleteObject(s3, cfg.goldBucket, object.key)));
   }
 
-  /** The commit's run of the applied ledger: the silver file it applied (reconcile reads it). */
-  private async recordApplied(connection: DuckDBConnection, silverKey: string): Promise<void> {
+  /** The commit's run of the applied ledger: the silver file it applied, and its upload time (reconcile reads it). */
+  private async recordApplied(
+    connection: DuckDBConnection,
+    silverKey: string,
+    uploadedAt: number | undefined,
+  ): Promise<void> {
     const path = join(this.dir, 'applied.parquet');
     const rows = await copyRows(
       connection,
-      `select ${sqlString(silverKey)} as silver_key, ${this.id}::bigint as _commit`,
+      `select ${sqlString(silverKey)} as silver_key, ${this.id}::bigint as _commit,
+              ${uploadedAt ?? 'null'}::bigint as _uploaded_at`,
       path,
     );
     const key = stateKey(this.dataset.name, 'applied', String(this.id));
@@ -304,7 +310,7 @@ class Commit {
         `create or replace temp table replaced as
          select key, max(_segment) as _segment, arg_max(_source_row, _segment) as _source_row,
                 arg_max(_partition, _segment) as _partition, arg_max_null(_uploaded_at, _segment) as _uploaded_at
-         from ${await indexRuns(connection, paths)}
+         from ${await runsWithUploadTimes(connection, paths)}
          where key in (select key from read_parquet(${sqlString(run.path)}))
          group by key`,
       );
@@ -470,7 +476,7 @@ class Commit {
       connection,
       `select key, arg_max(_partition, _segment) as _partition, max(_segment) as _segment,
               arg_max(_source_row, _segment) as _source_row, arg_max_null(_uploaded_at, _segment) as _uploaded_at
-       from ${await indexRuns(connection, paths)} group by key`,
+       from ${await runsWithUploadTimes(connection, paths)} group by key`,
       path,
     );
     const merged = new Set(runs);
@@ -486,7 +492,8 @@ class Commit {
     const path = join(this.dir, 'merged-applied.parquet');
     const rows = await copyRows(
       connection,
-      `select silver_key, max(_commit) as _commit from read_parquet([${paths.map(sqlString).join(', ')}]) group by 1`,
+      `select silver_key, max(_commit) as _commit, arg_max_null(_uploaded_at, _commit) as _uploaded_at
+       from ${await runsWithUploadTimes(connection, paths)} group by 1`,
       path,
     );
     const merged = new Set(runs);
@@ -543,16 +550,6 @@ interface IndexRunFile {
   path: string;
   rows: number;
   entry: IndexRun;
-}
-
-/**
- * Index runs as one relation. A run written before upload times were kept has
- * no `_uploaded_at`: it reads as null, and the file applied last wins its keys.
- */
-async function indexRuns(connection: DuckDBConnection, paths: readonly string[]): Promise<string> {
-  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
-  const columns = await strings(connection, `select column_name from (describe select * from ${files})`);
-  return columns.includes('_uploaded_at') ? files : `(select *, null::bigint as _uploaded_at from ${files})`;
 }
 
 /** Seconds since the epoch, from a silver object's metadata; undefined for a silver object written before it was kept. */

@@ -61,8 +61,8 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   // second (applied last wins there), states from before upload times were kept. A retry applies the
   // same files again, in the same order, to the same end.
   const catchUp = [...(await readAppliedLedger(s3, cfg, live))]
-    .filter(([, commit]) => commit > since)
-    .sort((a, b) => a[1] - b[1]);
+    .filter(([, applied]) => applied.commit > since)
+    .sort((a, b) => a[1].commit - b[1].commit);
   for (const [silverKey] of catchUp) await applyToGold({ dataset: generation, silverKey }, built, deps);
   const next = catchUp.length > 0 ? await loadManifest(s3, bucket, generation) : before;
 

@@ -12,7 +12,7 @@ import {
 } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
-import { readAppliedLedger } from '../gold/applied-ledger';
+import { type AppliedFile, readAppliedLedger } from '../gold/applied-ledger';
 import { applyToGold, type GoldJob } from '../gold/apply-to-gold';
 import type { GoldQueue } from '../gold/gold-queue';
 import { loadManifest } from '../gold/gold-state';
@@ -134,7 +134,7 @@ export async function backfill(
 async function rebuildSilver(
   dataset: Dataset,
   raws: readonly RawVersion[],
-  applied: ReadonlyMap<string, number>,
+  applied: ReadonlyMap<string, AppliedFile>,
   { s3, zones, cfg, chunks }: BackfillDeps,
   concurrency: number,
 ): Promise<{ report: BackfillReport; jobs: GoldJob[] }> {
@@ -193,7 +193,7 @@ async function rebuildSilver(
   // Oldest raw object first, as they arrived: for a key in several files, the last one wins. S3 dates
   // objects to the second: the files of one second go in the order live gold applied them, then by key.
   const second = (raw: RawVersion) => Math.floor(raw.lastModified.getTime() / 1000);
-  const commit = (raw: RawVersion) => applied.get(jobOf.get(raw)?.silverKey ?? '') ?? Number.POSITIVE_INFINITY;
+  const commit = (raw: RawVersion) => applied.get(jobOf.get(raw)?.silverKey ?? '')?.commit ?? Number.POSITIVE_INFINITY;
   const ordered = [...raws].sort(
     (a, b) => second(a) - second(b) || Math.sign(commit(a) - commit(b)) || a.key.localeCompare(b.key),
   );

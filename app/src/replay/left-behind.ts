@@ -3,7 +3,7 @@ import { datasetOf, QUARANTINE_PREFIX, quarantineKey, silverKey } from '@lakehou
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
-import { readAppliedLedger } from '../gold/applied-ledger';
+import { type AppliedFile, readAppliedLedger } from '../gold/applied-ledger';
 import type { GoldJob } from '../gold/apply-to-gold';
 import { loadManifest } from '../gold/gold-state';
 import { listKeys } from '../io/s3-io';
@@ -27,6 +27,13 @@ export interface LeftBehind {
   goldUnchecked: string[];
   /** In datasets with gold, for current raw versions: the last commit that applied their silver file, lost since or not. */
   appliedCommits: Map<string, number>;
+  /**
+   * Current raw versions uploaded again, the same bytes (the same version id
+   * or ETag, so the same outputs), after gold applied them, and whose latest
+   * upload gold has not applied: an event or a gold job lost. Processed again,
+   * the file takes its place in gold as uploaded last.
+   */
+  uploadedAgain: RawVersion[];
 }
 
 export interface ScanDeps {
@@ -70,20 +77,32 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
   const notInGold: LeftBehind['notInGold'] = [];
   const goldUnchecked: string[] = [];
   const appliedCommits = new Map<string, number>();
+  const uploadedAgain: RawVersion[] = [];
   for (const [dataset, outputs] of byDataset) {
     if (!deps.datasets.get(dataset)?.goldTables.length) continue;
-    const applied = await currentLedger(deps, dataset);
-    if (!applied) {
+    const ledger = await currentLedger(deps, dataset);
+    if (!ledger) {
       goldUnchecked.push(dataset);
       continue;
     }
     for (const output of outputs) {
-      const commit = applied.get(output.job.silverKey);
-      if (commit !== undefined) appliedCommits.set(output.job.silverKey, commit);
-      else if (silverOutputs.has(output.job.silverKey)) notInGold.push(output);
+      const applied = ledger.get(output.job.silverKey);
+      if (applied === undefined) {
+        if (silverOutputs.has(output.job.silverKey)) notInGold.push(output);
+        continue;
+      }
+      appliedCommits.set(output.job.silverKey, applied.commit);
+      const uploaded = Math.floor(output.raw.lastModified.getTime() / 1000);
+      if (
+        silverOutputs.has(output.job.silverKey) &&
+        applied.uploadedAt !== undefined &&
+        applied.uploadedAt < uploaded
+      ) {
+        uploadedAgain.push(output.raw);
+      }
     }
   }
-  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits };
+  return { scanned: raws.length, noOutcome, notInGold, goldUnchecked, appliedCommits, uploadedAgain };
 }
 
 /**
@@ -91,7 +110,7 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
  * predates it. Gold may commit meanwhile and merge away a run the manifest
  * named: then the newer manifest is read.
  */
-async function currentLedger(deps: ScanDeps, dataset: string): Promise<Map<string, number> | undefined> {
+async function currentLedger(deps: ScanDeps, dataset: string): Promise<Map<string, AppliedFile> | undefined> {
   for (let attempt = 1; ; attempt++) {
     const manifest = await loadManifest(deps.s3, deps.zones.gold, dataset);
     if (!manifest.applied.complete) return undefined;
@@ -106,4 +125,5 @@ async function currentLedger(deps: ScanDeps, dataset: string): Promise<Map<strin
 const LEDGER_ATTEMPTS = 5;
 
 /** True when nothing is left behind. */
-export const isWhole = (found: LeftBehind) => found.noOutcome.length === 0 && found.notInGold.length === 0;
+export const isWhole = (found: LeftBehind) =>
+  found.noOutcome.length === 0 && found.notInGold.length === 0 && found.uploadedAgain.length === 0;

@@ -47,7 +47,7 @@ export async function reconcile(
     return { found, replayed };
   }
 
-  await inParallel(found.noOutcome, PARALLEL_SENDS, async (raw) => {
+  await inParallel([...found.noOutcome, ...found.uploadedAgain], PARALLEL_SENDS, async (raw) => {
     await deps.target.ingest(replayRecord(deps.zones.raw, raw, found));
     replayed.events++;
   });
@@ -75,9 +75,8 @@ export async function reconcile(
  */
 function replayRecord(bucket: string, raw: RawVersion, found: LeftBehind): PipelineRecord {
   const record = creationRecord(bucket, raw);
-  return found.appliedCommits.has(silverKey(raw.key, versionOf(raw)))
-    ? { ...record, lakehouse: { alreadyInGold: true } }
-    : record;
+  const inGold = found.appliedCommits.has(silverKey(raw.key, versionOf(raw))) && !found.uploadedAgain.includes(raw);
+  return inGold ? { ...record, lakehouse: { alreadyInGold: true } } : record;
 }
 
 /**
@@ -93,7 +92,9 @@ async function waitForReplay(
   waitMs: number,
   pollMs: number,
 ): Promise<LeftBehind> {
-  const replayed = new Set([...first.noOutcome, ...first.notInGold.map(({ raw }) => raw)].map((raw) => raw.key));
+  const replayed = new Set(
+    [...first.noOutcome, ...first.uploadedAgain, ...first.notInGold.map(({ raw }) => raw)].map((raw) => raw.key),
+  );
   const deadline = performance.now() + waitMs;
   for (;;) {
     const found = await findLeftBehind(deps, filter);
@@ -101,6 +102,7 @@ async function waitForReplay(
       ...found,
       noOutcome: found.noOutcome.filter((raw) => replayed.has(raw.key)),
       notInGold: found.notInGold.filter(({ raw }) => replayed.has(raw.key)),
+      uploadedAgain: found.uploadedAgain.filter((raw) => replayed.has(raw.key)),
     };
     if (isWhole(left) || performance.now() >= deadline) return left;
     await new Promise((done) => setTimeout(done, pollMs));
@@ -119,6 +121,11 @@ function describe(found: LeftBehind, say: (line: string) => void, heading?: stri
   }
   say(`  ${found.notInGold.length} silver file(s) gold has not applied`);
   for (const { job } of found.notInGold) say(`    ${job.silverKey}`);
+  if (found.uploadedAgain.length > 0) {
+    say(`  ${found.uploadedAgain.length} uploaded again, unchanged, since gold applied them, and not applied since`);
+    for (const raw of found.uploadedAgain)
+      say(`    ${raw.key} (${raw.versionId ?? raw.eTag}), ${raw.lastModified.toISOString()}`);
+  }
   for (const dataset of found.goldUnchecked) {
     say(`  gold of ${dataset} not checked: its state predates the ledger of applied files (pnpm backfill rebuilds it)`);
   }

@@ -71,7 +71,9 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
   const deadline = performance.now() + options.waitMs;
   for (;;) {
     const found = await findLeftBehind(deps);
-    const left = new Set([...found.noOutcome.map((raw) => raw.key), ...found.notInGold.map(({ raw }) => raw.key)]);
+    const left = new Set(
+      [...found.noOutcome, ...found.uploadedAgain, ...found.notInGold.map(({ raw }) => raw)].map((raw) => raw.key),
+    );
     const leftSilver = new Set(found.notInGold.map(({ job }) => job.silverKey));
     const failures = await newFailures(deps, seen);
     report.stillFailing = [...report.events, ...report.goldJobs].flatMap((key) => {
