@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datasetOf, rejectsKey, SOURCE_LAST_MODIFIED_METADATA, silverKey } from '@lakehouse/contract';
+import { datasetOf, rejectsKey, SOURCE_LAST_MODIFIED_METADATA, silverKey, uploadSecond } from '@lakehouse/contract';
 import { type ChunkOptions, ingestInChunks } from '../chunks/ingest-in-chunks';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
@@ -289,7 +289,7 @@ export async function uploadOutputs(
   };
   if (outputs.rejectsKey) await uploadFile(s3, bucket, outputs.rejectsKey, paths.rejects, PARQUET_TYPE);
   const uploaded = raw.lastModified
-    ? { [SOURCE_LAST_MODIFIED_METADATA]: String(Math.floor(raw.lastModified.getTime() / 1000)) }
+    ? { [SOURCE_LAST_MODIFIED_METADATA]: String(uploadSecond(raw.lastModified)) }
     : undefined;
   await uploadFile(s3, bucket, outputs.silverKey, paths.silver, PARQUET_TYPE, uploaded);
   return outputs;

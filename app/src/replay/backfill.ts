@@ -9,6 +9,7 @@ import {
   rejectsKey,
   schemaKey,
   silverKey,
+  uploadSecond,
 } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
@@ -192,7 +193,7 @@ async function rebuildSilver(
   });
   // Oldest raw object first, as they arrived: for a key in several files, the last one wins. S3 dates
   // objects to the second: the files of one second go in the order live gold applied them, then by key.
-  const second = (raw: RawVersion) => Math.floor(raw.lastModified.getTime() / 1000);
+  const second = (raw: RawVersion) => uploadSecond(raw.lastModified);
   const commit = (raw: RawVersion) => applied.get(jobOf.get(raw)?.silverKey ?? '')?.commit ?? Number.POSITIVE_INFINITY;
   const ordered = [...raws].sort(
     (a, b) => second(a) - second(b) || Math.sign(commit(a) - commit(b)) || a.key.localeCompare(b.key),

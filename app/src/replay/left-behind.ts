@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { datasetOf, QUARANTINE_PREFIX, quarantineKey, silverKey } from '@lakehouse/contract';
+import { datasetOf, QUARANTINE_PREFIX, quarantineKey, silverKey, uploadSecond } from '@lakehouse/contract';
 import type { Config } from '../config';
 import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
@@ -92,11 +92,10 @@ export async function findLeftBehind(deps: ScanDeps, filter: RawFilter = {}): Pr
         continue;
       }
       appliedCommits.set(output.job.silverKey, applied.commit);
-      const uploaded = Math.floor(output.raw.lastModified.getTime() / 1000);
       if (
         silverOutputs.has(output.job.silverKey) &&
         applied.uploadedAt !== undefined &&
-        applied.uploadedAt < uploaded
+        applied.uploadedAt < uploadSecond(output.raw.lastModified)
       ) {
         uploadedAgain.push(output.raw);
       }

@@ -62,6 +62,9 @@ export function silverKey(rawKey: string, versionOrEtag: string): string {
  */
 export const SOURCE_LAST_MODIFIED_METADATA = 'source-last-modified';
 
+/** An object's LastModified as S3 dates it, and as gold orders files: whole seconds since the epoch. */
+export const uploadSecond = (lastModified: Date): number => Math.floor(lastModified.getTime() / 1000);
+
 /** Rejected rows of one raw object version. */
 export function rejectsKey(rawKey: string, versionOrEtag: string): string {
   return `${REJECTS_PREFIX}/${silverKey(rawKey, versionOrEtag)}`;
