@@ -132,12 +132,7 @@ class Commit {
     await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection, uploadedAt);
     await this.recordApplied(connection, job.silverKey, uploadedAt);
-    if (run.rows === 0) {
-      // No row to fold in, but the ledger must still say the file was applied.
-      this.discard([run.entry]);
-      await this.commit();
-      return { partitions: [], keys: 0, version: this.id };
-    }
+    if (run.rows === 0) return this.commitLedgerOnly(run);
     const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
@@ -151,12 +146,10 @@ class Commit {
 
     const moved = await this.retireReplacedRows(connection, run, uploadedAt);
     if (run.rows === 0) {
-      // Files uploaded after this one hold every key it has: gold stays as it is, the ledger says it was applied.
+      // Files uploaded after this one hold every key it has: its copy goes too.
       await copied;
       this.garbage.push({ key: segmentKey, eTag: '', rows: 0 });
-      this.discard([run.entry]);
-      await this.commit();
-      return { partitions: [], keys: 0, version: this.id };
+      return this.commitLedgerOnly(run);
     }
     const touched = await strings(
       connection,
@@ -189,6 +182,13 @@ class Commit {
     await this.mergeIndexRuns(connection);
     await this.commit();
     return { partitions: touched, keys: run.rows, version: this.id, compacted };
+  }
+
+  /** No row to fold in: gold stays as it is, but the ledger must still say the file was applied. */
+  private async commitLedgerOnly(run: IndexRunFile): Promise<GoldResult> {
+    this.discard([run.entry]);
+    await this.commit();
+    return { partitions: [], keys: 0, version: this.id };
   }
 
   /** Uploads the new state objects, writes the manifest (the commit point), then deletes what it no longer names. */
