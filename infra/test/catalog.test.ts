@@ -52,7 +52,7 @@ describe('the lakehouse catalog: Glue tables, Athena workgroup', () => {
         ser_de_info: { serialization_library: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
       },
     });
-    // app/test/catalog-tables.test.ts proves the described columns are those of the files the handler writes.
+    // app/test/catalog/catalog-tables.test.ts proves the described columns are those of the files the handler writes.
     expect(table('silver_trips').storage_descriptor.columns).toEqual(
       trips().silver.map((c) => ({ name: c.name, type: glueType(c.type) })),
     );
