@@ -151,12 +151,20 @@ function chunksTable(result: ChunksResult): Table {
     rows: [
       way('whole (one invocation)', result.whole, '1.00'),
       way(`in ${result.chunked.chunkCount ?? '?'} chunks`, result.chunked, fixed(result.chunkedOverWhole)),
+      [
+        `one chunk worker (chunk ${result.worker.index}, ${(result.worker.bytes / MB).toFixed(1)} MB), own process`,
+        msToS(result.worker.ms),
+        '',
+        '',
+        mb(result.worker.peakRssMb),
+      ],
     ],
     notes: [
       'From upload complete to the lakehouse line for the file, each run into a fresh lakehouse; peak RSS sums the ' +
         'lakehouse process group (S3 server included), sampled every 100 ms.',
-      'Chunks run inside the lakehouse process, sharing one DuckDB instance: a chunk worker has no process of its own, ' +
-        "so its peak is at most the process's peak shown here (which includes the commit, the S3 server and Node).",
+      'Chunks run inside the lakehouse process, sharing one DuckDB instance. The chunk worker row is the largest chunk ' +
+        "run once more on its own, in a fresh process through the chunk function's entry point (as one invocation " +
+        "on AWS), the S3 server outside it: its peak RSS is the worker's own (Lambda's Max Memory Used).",
       `Same silver and rejected row counts in every run: ${result.sameCounts ? 'yes' : 'NO'}; the same rows ` +
         `(silver and rejects, every column but _ingested_at, hashed) and gold totals: ${result.sameOutput ? 'yes' : 'NO'}.`,
     ],

@@ -1,6 +1,7 @@
 import type { ChunkSettings } from '../lakehouse-process';
 import { progress, progressLine } from '../progress';
 import { type Spread, spread } from '../stats';
+import { type ChunkWorkerResult, runChunkWorker } from '../steps/chunk-worker';
 import { type PipelineFigures, runPipeline } from '../steps/pipeline';
 import type { TripsFile } from '../trips-files';
 
@@ -27,12 +28,15 @@ export interface ChunksResult {
   sameCounts: boolean;
   /** Every run of both ways wrote the same rows (silver and rejects, every column but the ingestion time) and gold totals. */
   sameOutput: boolean;
+  /** The file's largest chunk run on its own, in a fresh process, as one invocation of the chunk function. */
+  worker: ChunkWorkerResult;
 }
 
 /**
  * The same file into a fresh lakehouse, once whole and once in chunks, runs
  * interleaved. Chunks run inside the lakehouse process (one DuckDB instance,
- * its threads shared): a chunk worker's peak is the process group's.
+ * its threads shared), so one chunk also runs on its own in a fresh process:
+ * a chunk worker's own peak.
  */
 export async function runChunks(file: TripsFile, runs: number, memoryMb: number): Promise<ChunksResult> {
   const key = `trips/bench/chunks-${file.rows}.csv`;
@@ -48,6 +52,9 @@ export async function runChunks(file: TripsFile, runs: number, memoryMb: number)
       `${chunked.status} in ${chunked.chunks ?? 'no'} chunks ${seconds(chunked.ms)} (${chunked.peakRssMb ?? '?'} MB)`,
     );
   }
+  progress('  one chunk in its own process: ');
+  const worker = await runChunkWorker(file, CHUNKS, memoryMb);
+  progressLine(`chunk ${worker.index}, ${seconds(worker.ms)} (${worker.peakRssMb} MB)`);
   const summary = (ways: PipelineFigures[]): WaySummary => {
     const known = ways.map((way) => way.peakRssMb).filter((peak): peak is number => peak !== null);
     return { seconds: spread(ways.map((way) => way.ms / 1000)), peakRssMb: known.length ? Math.max(...known) : null };
@@ -65,6 +72,7 @@ export async function runChunks(file: TripsFile, runs: number, memoryMb: number)
     whole,
     chunked,
     chunkedOverWhole: chunked.seconds.median / whole.seconds.median,
+    worker,
     sameCounts:
       first !== undefined && [...figures.whole, ...figures.chunked].every((way) => counts(way) === counts(first)),
     sameOutput:
