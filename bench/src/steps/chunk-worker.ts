@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { planFile } from '@lakehouse/app/src/chunks/phases/plan';
@@ -78,5 +78,6 @@ export async function runChunkWorker(
   } finally {
     client.destroy();
     await s3.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
