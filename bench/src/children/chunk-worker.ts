@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ChunkStepInput } from '@lakehouse/app/src/chunk-handler';
 import { peakRssMb, replyToParent } from '../child-process';
+import { localFunctionConfig } from '../local-function';
 
 /** What the parent hands the worker: the chunk step's input, and where its S3 server and buckets are. */
 export interface ChunkWorkerJob {
@@ -26,8 +27,6 @@ export interface ChunkWorkerFigures {
 
 type ChunkHandlerModule = typeof import('@lakehouse/app/src/chunk-handler');
 type RuntimeModule = typeof import('@lakehouse/app/src/runtime');
-type ConfigModule = typeof import('@lakehouse/app/src/config');
-type ContractModule = typeof import('@lakehouse/contract');
 type LocalS3Module = typeof import('@lakehouse/local-s3');
 
 async function measure(): Promise<ChunkWorkerFigures> {
@@ -35,22 +34,11 @@ async function measure(): Promise<ChunkWorkerFigures> {
   const job = JSON.parse(await readFile(jobFile, 'utf8')) as ChunkWorkerJob;
   const { handleChunkStep } = require('@lakehouse/app/src/chunk-handler') as ChunkHandlerModule;
   const { createRuntime } = require('@lakehouse/app/src/runtime') as RuntimeModule;
-  const { loadConfig } = require('@lakehouse/app/src/config') as ConfigModule;
-  const { ENV } = require('@lakehouse/contract') as ContractModule;
-  const { LOCAL_CREDENTIALS, LOCAL_REGION } = require('@lakehouse/local-s3') as LocalS3Module;
+  const { LOCAL_CREDENTIALS } = require('@lakehouse/local-s3') as LocalS3Module;
   // The function's client takes its credentials from the SDK's default chain, as on Lambda.
   process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-  const rt = createRuntime(
-    loadConfig({
-      [ENV.silverBucket]: job.buckets.silver,
-      [ENV.goldBucket]: job.buckets.gold,
-      [ENV.s3Endpoint]: job.endpoint,
-      [ENV.region]: LOCAL_REGION,
-      [ENV.workDir]: workDir,
-      [ENV.lambdaMemoryMb]: memoryMb,
-    }),
-  );
+  const rt = createRuntime(localFunctionConfig({ endpoint: job.endpoint, buckets: job.buckets, workDir, memoryMb }));
   const started = performance.now();
   const done = await handleChunkStep(job.input, rt);
   const ms = performance.now() - started;

@@ -21,9 +21,8 @@ export interface ColdStartFigures {
 
 type HandlerModule = typeof import('@lakehouse/app/src/handler');
 type RuntimeModule = typeof import('@lakehouse/app/src/runtime');
-type ConfigModule = typeof import('@lakehouse/app/src/config');
 type LocalS3Module = typeof import('@lakehouse/local-s3');
-type ContractModule = typeof import('@lakehouse/contract');
+type LocalFunctionModule = typeof import('../local-function');
 
 const BUCKETS = { raw: 'raw', silver: 'silver', gold: 'gold' };
 
@@ -34,11 +33,10 @@ async function measure(): Promise<ColdStartFigures> {
   const loadStarted = performance.now();
   const { handleS3Event } = require('@lakehouse/app/src/handler') as HandlerModule;
   const { createRuntime } = require('@lakehouse/app/src/runtime') as RuntimeModule;
-  const { loadConfig } = require('@lakehouse/app/src/config') as ConfigModule;
   const loadModulesMs = performance.now() - loadStarted;
 
-  const { ENV } = require('@lakehouse/contract') as ContractModule;
-  const { startLocalS3, LOCAL_CREDENTIALS, LOCAL_REGION } = require('@lakehouse/local-s3') as LocalS3Module;
+  const { localFunctionConfig } = require('../local-function') as LocalFunctionModule;
+  const { startLocalS3, LOCAL_CREDENTIALS } = require('@lakehouse/local-s3') as LocalS3Module;
   const s3 = await startLocalS3({ buckets: Object.values(BUCKETS), directory: join(workDir, 's3') });
   try {
     // The handler's client takes its credentials from the SDK's default chain, as on Lambda.
@@ -60,16 +58,7 @@ async function measure(): Promise<ColdStartFigures> {
 
     const firstEvent = await upload('trips/bench/cold-start-first.csv', firstCsv);
     const firstStarted = performance.now();
-    const rt = createRuntime(
-      loadConfig({
-        [ENV.silverBucket]: BUCKETS.silver,
-        [ENV.goldBucket]: BUCKETS.gold,
-        [ENV.s3Endpoint]: s3.endpoint,
-        [ENV.region]: LOCAL_REGION,
-        [ENV.workDir]: workDir,
-        [ENV.lambdaMemoryMb]: memoryMb,
-      }),
-    );
+    const rt = createRuntime(localFunctionConfig({ endpoint: s3.endpoint, buckets: BUCKETS, workDir, memoryMb }));
     const first = await handleS3Event(firstEvent, rt);
     const firstIngestionMs = performance.now() - firstStarted;
 

@@ -2,13 +2,13 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { planFile } from '@lakehouse/app/src/chunks/phases/plan';
-import { loadConfig } from '@lakehouse/app/src/config';
 import { loadDatasets } from '@lakehouse/app/src/datasets';
-import { CHUNK_STEP, chunkManifestKey, ENV } from '@lakehouse/contract';
-import { LOCAL_REGION, startLocalS3 } from '@lakehouse/local-s3';
+import { CHUNK_STEP, chunkManifestKey } from '@lakehouse/contract';
+import { startLocalS3 } from '@lakehouse/local-s3';
 import { runChildScript } from '../child-process';
 import type { ChunkWorkerFigures, ChunkWorkerJob } from '../children/chunk-worker';
 import type { ChunkSettings } from '../lakehouse-process';
+import { localFunctionConfig } from '../local-function';
 import { BUCKETS, localClient, uploadFile } from '../s3-objects';
 import { scratchDir } from '../scratch';
 import type { TripsFile } from '../trips-files';
@@ -44,14 +44,7 @@ export async function runChunkWorker(
     const key = `trips/bench/chunk-worker-${file.rows}.csv`;
     await uploadFile(client, BUCKETS.raw, key, file.path);
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKETS.raw, Key: key }));
-    const cfg = loadConfig({
-      [ENV.silverBucket]: BUCKETS.silver,
-      [ENV.goldBucket]: BUCKETS.gold,
-      [ENV.s3Endpoint]: s3.endpoint,
-      [ENV.region]: LOCAL_REGION,
-      [ENV.workDir]: workDirs.plan,
-      [ENV.lambdaMemoryMb]: String(memoryMb),
-    });
+    const cfg = localFunctionConfig({ endpoint: s3.endpoint, buckets: BUCKETS, workDir: workDirs.plan, memoryMb });
     const dataset = loadDatasets().get('trips');
     if (!dataset) throw new Error('the trips dataset is missing');
     const raw = { bucket: BUCKETS.raw, key, eTag: head.ETag, size: head.ContentLength };
@@ -62,7 +55,7 @@ export async function runChunkWorker(
     const job: ChunkWorkerJob = {
       input: { step: CHUNK_STEP.chunk, context: planned.context, item },
       endpoint: s3.endpoint,
-      buckets: { silver: BUCKETS.silver, gold: BUCKETS.gold },
+      buckets: BUCKETS,
     };
     const jobFile = join(dir, 'job.json');
     await writeFile(jobFile, JSON.stringify(job));
