@@ -1,28 +1,86 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Samples memory while a step runs; `stop` answers the peak in MB (null when it could not be read). */
-export interface RssSampler {
+/** Measures memory while a step runs; `stop` answers the peak in MB (null when it could not be read). */
+export interface PeakRss {
   stop(): Promise<number | null>;
 }
 
 /**
- * Samples, every `intervalMs`, the summed RSS of every process in the process
- * group `pgid` (a child spawned detached leads its own group, so its helpers
- * count too). Linux reads /proc; elsewhere it falls back to the leader's own
- * RSS from `ps`. A peak shorter than the interval can be missed.
+ * The peak RSS of the process group `pgid` (a child spawned detached leads
+ * its own group, so its helpers count too) over a step. On Linux it is the
+ * kernel's own high-water mark of each process (VmHWM), reset when the step
+ * starts and read when it ends: exact, and nothing runs meanwhile. (Sampling
+ * /proc every 100 ms took a tenth of a core from the step it measured, and
+ * missed peaks shorter than that.) For a group of several processes it is
+ * the sum of their peaks, which may not coincide: an upper bound. Where the
+ * marks cannot be reset, it samples the leader's RSS from `ps`.
  */
-export function sampleProcessGroupRss(pgid: number, intervalMs = 100): RssSampler {
-  const measure = process.platform === 'linux' ? () => groupRssKbFromProc(pgid) : () => rssKbFromPs(pgid);
+export async function measureGroupPeakRss(pgid: number): Promise<PeakRss> {
+  if (process.platform === 'linux' && (await resetPeaks(pgid))) {
+    return { stop: async () => toMb(await groupPeakKb(pgid)) };
+  }
+  return samplePs(pgid);
+}
+
+/** Resets each member's VmHWM to its current RSS (clear_refs 5, Linux 4.0 and later); false when it cannot. */
+async function resetPeaks(pgid: number): Promise<boolean> {
+  const members = await groupMembers(pgid);
+  try {
+    for (const pid of members) await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return members.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Sum of the members' VmHWM (/proc/<pid>/status, kB); null when none is left. */
+async function groupPeakKb(pgid: number): Promise<number | null> {
+  let total = 0;
+  let read = 0;
+  for (const pid of await groupMembers(pgid)) {
+    try {
+      const value = /^VmHWM:\s+(\d+)\s+kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+      total += Number(value?.[1] ?? 0);
+      read++;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return read > 0 ? total : null;
+}
+
+/** The processes whose pgrp (/proc/<pid>/stat) is `pgid`. */
+async function groupMembers(pgid: number): Promise<number[]> {
+  const members: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (groupOf(await readFile(`/proc/${entry}/stat`, 'utf8')) === pgid) members.push(Number(entry));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return members;
+}
+
+/** /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
+function groupOf(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[2]);
+}
+
+/** Elsewhere: the leader's RSS from `ps` every 100 ms (a peak shorter than that can be missed). */
+function samplePs(pid: number, intervalMs = 100): PeakRss {
   let peakKb: number | null = null;
   let sampling: Promise<void> = Promise.resolve();
   const sample = () => {
-    // One sample at a time: a slow /proc walk must not pile up.
+    // One sample at a time: a slow ps must not pile up.
     sampling = sampling.then(async () => {
-      const kb = await measure().catch(() => null);
+      const kb = await rssKbFromPs(pid).catch(() => null);
       if (kb !== null) peakKb = Math.max(peakKb ?? 0, kb);
     });
   };
@@ -33,33 +91,9 @@ export function sampleProcessGroupRss(pgid: number, intervalMs = 100): RssSample
       clearInterval(timer);
       sample();
       await sampling;
-      return peakKb === null ? null : Math.round(peakKb / 1024);
+      return toMb(peakKb);
     },
   };
-}
-
-/** Sum of VmRSS over the processes whose pgrp (/proc/<pid>/stat) is `pgid`; null when none is left. */
-async function groupRssKbFromProc(pgid: number): Promise<number | null> {
-  let total = 0;
-  let members = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (groupOf(await readFile(`/proc/${entry}/stat`, 'utf8')) !== pgid) continue;
-      const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(await readFile(`/proc/${entry}/status`, 'utf8'));
-      members++;
-      total += Number(rss?.[1] ?? 0);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return members > 0 ? total : null;
-}
-
-/** /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
-function groupOf(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[2]);
 }
 
 async function rssKbFromPs(pid: number): Promise<number | null> {
@@ -67,3 +101,5 @@ async function rssKbFromPs(pid: number): Promise<number | null> {
   const kb = Number(stdout.trim());
   return Number.isFinite(kb) && kb > 0 ? kb : null;
 }
+
+const toMb = (kb: number | null) => (kb === null ? null : Math.round(kb / 1024));

@@ -17,6 +17,10 @@ export interface Table {
 }
 
 const MB = 1024 * 1024;
+/** How the pipeline's peak is read (process-group-rss.ts). */
+const GROUP_PEAK =
+  "peak RSS is the lakehouse process group's (S3 server included): the kernel's high-water mark (VmHWM), reset as " +
+  'the upload starts and read at the line';
 const fixed = (value: number | null | undefined, digits = 2) => (value == null ? '' : value.toFixed(digits));
 const range = (spread: Spread, digits = 2) => `${spread.min.toFixed(digits)}–${spread.max.toFixed(digits)}`;
 const mb = (value: number | null) => (value === null ? 'n/a' : String(value));
@@ -73,7 +77,7 @@ function comparisonTable(result: ComparisonResult): Table {
     notes: [
       'DuckDB alone and nodejs-polars: timed inside a fresh process (process start excluded), no quality rules; peak RSS is that process.',
       'Pipeline: from upload complete to the lakehouse line for the file (download, rules, silver, rejects, gold, uploads); ' +
-        'peak RSS sums the lakehouse process group (S3 server included), sampled every 100 ms.',
+        `${GROUP_PEAK}.`,
       "Handler steps: from the lakehouse line's stepsMs: download (the raw object), stage (CSV read, the dataset's SQL and " +
         'rules), publish (silver and rejects written, checked against the schema), upload (rejects, then silver).',
       ...('unavailable' in peer ? [`nodejs-polars unavailable: ${peer.unavailable}`] : []),
@@ -160,8 +164,7 @@ function chunksTable(result: ChunksResult): Table {
       ],
     ],
     notes: [
-      'From upload complete to the lakehouse line for the file, each run into a fresh lakehouse; peak RSS sums the ' +
-        'lakehouse process group (S3 server included), sampled every 100 ms.',
+      `From upload complete to the lakehouse line for the file, each run into a fresh lakehouse; ${GROUP_PEAK}.`,
       'Chunks run inside the lakehouse process, sharing one DuckDB instance. The chunk worker row is the largest chunk ' +
         "run once more on its own, in a fresh process through the chunk function's entry point (as one invocation " +
         "on AWS), the S3 server outside it: its peak RSS is the worker's own (Lambda's Max Memory Used).",

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EventLine, LakehouseProcess } from '../lakehouse-process';
-import { sampleProcessGroupRss } from '../process-group-rss';
+import { measureGroupPeakRss } from '../process-group-rss';
 import { BUCKETS, uploadFile } from '../s3-objects';
 
 export interface Ingestion {
@@ -12,7 +12,7 @@ export interface Ingestion {
   peakRssMb: number | null;
 }
 
-/** Uploads one file to raw and waits for the lakehouse to report it, sampling its memory meanwhile. */
+/** Uploads one file to raw and waits for the lakehouse to report it, with the peak of its memory meanwhile. */
 export async function ingestOne(
   lakehouse: LakehouseProcess,
   client: S3Client,
@@ -22,7 +22,7 @@ export async function ingestOne(
   const processed = lakehouse.whenProcessed(key);
   // Awaited below; this only keeps a lakehouse that dies mid-upload from being an unhandled rejection.
   processed.catch(() => {});
-  const rss = sampleProcessGroupRss(lakehouse.pid);
+  const rss = await measureGroupPeakRss(lakehouse.pid);
   try {
     const uploadStarted = performance.now();
     await uploadFile(client, BUCKETS.raw, key, path);
