@@ -24,7 +24,7 @@ const config: Config = {
   testTimeout: 60_000,
   // The image's build context (app/dist), built once, so every test hashes the same one.
   globalSetup: '<rootDir>/infra/test/support/build-image-context.ts',
-  projects: ['packages/contract', 'packages/local-s3', 'app', 'infra'].map(project),
+  projects: ['packages/contract', 'packages/local-s3', 'app', 'infra', 'bench'].map(project),
 };
 
 export default config;
