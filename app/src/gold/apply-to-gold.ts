@@ -12,7 +12,12 @@ import { copyObject, deleteObject, downloadToFile, inParallel, PARQUET_TYPE, upl
 import { invocationFolder } from '../io/work-dir';
 import { indexRunsToMerge, shouldCompact, smallestRunsToMerge } from './compaction';
 import {
+  type CommitObject,
+  commitObjectKey,
+  commitObjectKeys,
+  commitObjectName,
   type DeletesEntry,
+  deleteStateObjects,
   deletesOf,
   dropPartitions,
   type GoldManifest,
@@ -26,6 +31,7 @@ import {
   saveManifest,
   segmentsOf,
   stateKey,
+  stateObjectsOf,
 } from './gold-state';
 import { partitionText, rowsByPartition, writeGoldTables } from './gold-tables';
 import { keyRange } from './key-range';
@@ -133,7 +139,7 @@ class Commit {
     const run = await this.writeIndexRun(connection, uploadedAt);
     await this.recordApplied(connection, job.silverKey, uploadedAt);
     if (run.rows === 0) return this.commitLedgerOnly(run);
-    const segmentKey = stateKey(this.dataset.name, 'segments', String(this.id));
+    const segmentKey = this.key({ kind: 'segments', suffix: '' });
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
       s3,
@@ -191,16 +197,27 @@ class Commit {
     return { partitions: [], keys: 0, version: this.id };
   }
 
-  /** Uploads the new state objects, writes the manifest (the commit point), then deletes what it no longer names. */
+  /**
+   * Uploads the new state objects, writes the manifest (the commit point),
+   * then deletes what it no longer names. Before the manifest, what no
+   * manifest will name again goes for good: what the last commit let go of
+   * (its cleanup may have been cut short), and the names of this commit it
+   * does not use (an attempt at it, cut before its manifest, may have written them).
+   */
   private async commit(): Promise<void> {
     const { s3, cfg } = this.deps;
     await inParallel(this.uploads, PARALLEL_TRANSFERS, async (upload) => {
       upload.entry.eTag = (await uploadFile(s3, cfg.goldBucket, upload.key, upload.path, PARQUET_TYPE)).eTag;
     });
+    const named = new Set(stateObjectsOf(this.manifest).map((object) => object.key));
+    const unused = commitObjectKeys(this.dataset.name, this.id).filter((key) => !named.has(key));
+    await deleteStateObjects(this.deps, [...(this.manifest.garbage ?? []), ...unused]);
+    const garbage = this.garbage.map((object) => object.key);
     this.manifest.version = this.id;
+    this.manifest.garbage = garbage;
     await saveManifest(s3, cfg.goldBucket, this.manifest);
-    // Unreferenced now; a crash before this only leaves orphans behind.
-    await Promise.allSettled(this.garbage.map((object) => deleteObject(s3, cfg.goldBucket, object.key)));
+    // Unreferenced now; if this is cut short, the next commit deletes them.
+    await Promise.allSettled(garbage.map((key) => deleteObject(s3, cfg.goldBucket, key)));
   }
 
   /** The commit's run of the applied ledger: the silver file it applied, and its upload time (reconcile reads it). */
@@ -216,7 +233,7 @@ class Commit {
               ${uploadedAt ?? 'null'}::bigint as _uploaded_at`,
       path,
     );
-    const key = stateKey(this.dataset.name, 'applied', String(this.id));
+    const key = this.key({ kind: 'applied', suffix: '' });
     const entry: StateObject = { key, eTag: '', rows };
     this.manifest.applied.runs.push(entry);
     this.uploads.push({ key, path, entry });
@@ -279,7 +296,7 @@ class Commit {
        from silver_rows ${repeats > 0 ? 'where _source_row not in (select _source_row from retired)' : ''}`,
       path,
     );
-    const entry = await this.runEntry(connection, path, String(this.id), rows);
+    const entry = await this.runEntry(connection, path, commitObjectName(this.id, { kind: 'index', suffix: '' }), rows);
     return { path, rows, entry };
   }
 
@@ -344,7 +361,7 @@ class Commit {
     const path = join(this.dir, 'deletes.parquet');
     const rows = await copyRows(connection, 'select _segment, _source_row, _partition from retired', path);
     if (rows === 0) return undefined;
-    const key = stateKey(this.dataset.name, 'deletes', String(this.id));
+    const key = this.key({ kind: 'deletes', suffix: '' });
     const entry: DeletesEntry = {
       id: this.id,
       key,
@@ -451,7 +468,7 @@ class Commit {
     const path = join(this.dir, 'compacted.parquet');
     // live_rows holds the rebuilt partitions only; the emptied ones have no rows in it.
     const rows = await copyRows(connection, 'select * from live_rows', path);
-    const key = stateKey(this.dataset.name, 'segments', `${this.id}-compacted`);
+    const key = this.key({ kind: 'segments', suffix: '-compacted' });
     const segment = newSegment({
       id: this.id,
       key,
@@ -482,7 +499,8 @@ class Commit {
     const merged = new Set(runs);
     this.manifest.index = this.manifest.index.filter((run) => !merged.has(run));
     this.discard(runs);
-    this.manifest.index.push(await this.runEntry(connection, path, `${this.id}-merged`, rows));
+    const name = commitObjectName(this.id, { kind: 'index', suffix: '-merged' });
+    this.manifest.index.push(await this.runEntry(connection, path, name, rows));
   }
 
   private async mergeAppliedRuns(connection: DuckDBConnection): Promise<void> {
@@ -499,7 +517,7 @@ class Commit {
     const merged = new Set(runs);
     this.manifest.applied.runs = this.manifest.applied.runs.filter((run) => !merged.has(run));
     this.discard(runs);
-    const key = stateKey(this.dataset.name, 'applied', `${this.id}-merged`);
+    const key = this.key({ kind: 'applied', suffix: '-merged' });
     const entry: StateObject = { key, eTag: '', rows };
     this.manifest.applied.runs.push(entry);
     this.uploads.push({ key, path, entry });
@@ -530,6 +548,11 @@ class Commit {
       if (pending >= 0) this.uploads.splice(pending, 1);
       else this.garbage.push(object);
     }
+  }
+
+  /** The key of one of this commit's objects (see CommitObject). */
+  private key(object: CommitObject): string {
+    return commitObjectKey(this.dataset.name, this.id, object);
   }
 
   private pin(path: string): string {

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { goldManifestKey, goldStateObjectKey } from '@lakehouse/contract';
-import { getJsonIfExists, putJson } from '../io/s3-io';
+import { deleteObject, getJsonIfExists, inParallel, putJson } from '../io/s3-io';
 
 /**
  * A dataset's gold state: a small table format of immutable Parquet objects
@@ -30,6 +30,12 @@ export interface GoldManifest {
   applied: AppliedLedger;
   /** The backfill generation this state was switched to, if any (a retried switch then only cleans up). */
   generation?: string;
+  /**
+   * Keys of state objects this manifest no longer names (a merge, a compaction
+   * or a switch let them go), deleted once it was written. A cleanup cut short
+   * leaves them here, and the next commit deletes them before its own manifest.
+   */
+  garbage?: string[];
 }
 
 /**
@@ -78,6 +84,7 @@ export interface IndexRun extends StateObject {
 }
 
 const FORMAT = 2;
+const PARALLEL_DELETES = 8;
 
 export function emptyManifest(dataset: string): GoldManifest {
   return {
@@ -102,11 +109,51 @@ export async function loadManifest(s3: S3Client, bucket: string, dataset: string
   return manifest;
 }
 
+/** Every object a manifest names. */
+export function stateObjectsOf(manifest: GoldManifest): StateObject[] {
+  return [...manifest.segments, ...manifest.deletes, ...manifest.index, ...manifest.applied.runs];
+}
+
+/** Deletes state objects no manifest names (throws if one could not be deleted: deleting a missing key succeeds). */
+export async function deleteStateObjects(
+  { s3, cfg }: { s3: S3Client; cfg: { goldBucket: string } },
+  keys: readonly string[],
+): Promise<void> {
+  await inParallel([...new Set(keys)], PARALLEL_DELETES, (key) => deleteObject(s3, cfg.goldBucket, key));
+}
+
 export async function saveManifest(s3: S3Client, bucket: string, manifest: GoldManifest): Promise<void> {
   await putJson(s3, bucket, goldManifestKey(manifest.dataset), manifest);
 }
 
 export const stateKey = goldStateObjectKey;
+
+/** The names a commit numbered N gives its objects: N, or N with a suffix (see apply-to-gold.ts). */
+export type CommitObject =
+  | { kind: 'segments'; suffix: '' | '-compacted' }
+  | { kind: 'index' | 'applied'; suffix: '' | '-merged' }
+  | { kind: 'deletes'; suffix: '' };
+
+const COMMIT_OBJECTS: readonly CommitObject[] = [
+  { kind: 'segments', suffix: '' },
+  { kind: 'segments', suffix: '-compacted' },
+  { kind: 'index', suffix: '' },
+  { kind: 'index', suffix: '-merged' },
+  { kind: 'applied', suffix: '' },
+  { kind: 'applied', suffix: '-merged' },
+  { kind: 'deletes', suffix: '' },
+];
+
+export const commitObjectName = (id: number, { suffix }: CommitObject) => `${id}${suffix}`;
+
+export function commitObjectKey(dataset: string, id: number, object: CommitObject): string {
+  return stateKey(dataset, object.kind, commitObjectName(id, object));
+}
+
+/** Every key a commit numbered `id` may write: what an attempt at it cut before its manifest may have left. */
+export function commitObjectKeys(dataset: string, id: number): string[] {
+  return COMMIT_OBJECTS.map((object) => commitObjectKey(dataset, id, object));
+}
 
 /** A new segment: its file holds rows of exactly the partitions it serves. */
 export function newSegment(entry: Omit<SegmentEntry, 'held'>): SegmentEntry {

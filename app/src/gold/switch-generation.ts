@@ -3,7 +3,7 @@ import type { Dataset } from '../datasets';
 import { copyObject, deleteObject, inParallel, listKeys, PARQUET_TYPE } from '../io/s3-io';
 import { readAppliedLedger } from './applied-ledger';
 import { applyToGold, type GoldDeps, type GoldResult } from './apply-to-gold';
-import { type GoldManifest, loadManifest, type StateObject, saveManifest } from './gold-state';
+import { deleteStateObjects, type GoldManifest, loadManifest, saveManifest, stateObjectsOf } from './gold-state';
 
 /**
  * Makes a dataset's gold the generation a backfill built. It runs as a gold
@@ -49,6 +49,7 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   const built: Dataset = { ...dataset, name: generation };
   const live = await loadManifest(s3, bucket, dataset.name);
   if (live.generation === generation) {
+    await deleteStateObjects(deps, live.garbage ?? []);
     await removeGenerationLeftovers(deps, generation);
     return { partitions: [], keys: 0, version: live.version };
   }
@@ -80,19 +81,25 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   }
   await inParallel(stale, PARALLEL_TRANSFERS, (key) => deleteObject(s3, bucket, key));
 
+  // What the live state's last commit let go of goes now: the switched manifest lists only the old state.
+  await deleteStateObjects(deps, live.garbage ?? []);
+  const kept = new Set(stateObjectsOf(next).map((object) => object.key));
+  const garbage = [
+    ...(next.garbage ?? []),
+    ...stateObjectsOf(live)
+      .map((object) => object.key)
+      .filter((key) => !kept.has(key)),
+  ];
   const switched: GoldManifest = {
     ...next,
     dataset: dataset.name,
     version: Math.max(live.version, next.version),
     generation,
+    garbage,
   };
   await saveManifest(s3, bucket, switched);
-  const kept = new Set(stateObjectsOf(switched).map((object) => object.key));
-  await Promise.allSettled(
-    stateObjectsOf(live)
-      .filter((object) => !kept.has(object.key))
-      .map((object) => deleteObject(s3, bucket, object.key)),
-  );
+  // Unreferenced now; if this is cut short, the retried switch or the next commit deletes them.
+  await Promise.allSettled(garbage.map((key) => deleteObject(s3, bucket, key)));
   await removeGenerationLeftovers(deps, generation);
   const partitions = [...replaced].map((key) => key.split('/').at(-2) ?? key);
   return { partitions: [...new Set(partitions)].sort(), keys: 0, version: switched.version };
@@ -102,8 +109,4 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
 async function removeGenerationLeftovers({ s3, cfg }: GoldDeps, generation: string): Promise<void> {
   const keys = [...(await listKeys(s3, cfg.goldBucket, `${generation}/`)), goldManifestKey(generation)];
   await inParallel(keys, PARALLEL_TRANSFERS, (key) => deleteObject(s3, cfg.goldBucket, key));
-}
-
-function stateObjectsOf(manifest: GoldManifest): StateObject[] {
-  return [...manifest.segments, ...manifest.deletes, ...manifest.index, ...manifest.applied.runs];
 }

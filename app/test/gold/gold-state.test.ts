@@ -13,6 +13,7 @@ import { handleS3Event } from '../../src/handler';
 import { sqlString, withConnection } from '../../src/io/duckdb';
 import { findLeftBehind } from '../../src/replay/left-behind';
 import { createRuntime, type Runtime } from '../../src/runtime';
+import { failDeletesAfterManifest, failNextManifestPut } from '../support/commit-faults';
 import { writeWithDuckDB } from '../support/fixtures';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { trip, tripsCsv } from '../support/trips';
@@ -241,18 +242,7 @@ describe('gold state: appends, compaction, index runs, retries', () => {
 
   it('leaves state as it was when an update fails before its commit, and the retry applies it once', async () => {
     await ingest('trips/a.csv', day('a', 2));
-    let failNext = true;
-    rt.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Key?: string };
-        if (failNext && context.commandName === 'PutObjectCommand' && input.Key === goldManifestKey('trips')) {
-          failNext = false;
-          throw new Error('connection reset before the manifest was written');
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'failManifestOnce' },
-    );
+    failNextManifestPut(rt.s3, 'trips');
     const record = await lake.upload('trips/b.csv', day('a', 2, '2026-04-01', 50));
 
     await expect(handleS3Event(eventOf(record), rt)).rejects.toThrow('connection reset');
@@ -261,6 +251,39 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     await handleS3Event(eventOf(record), rt);
     expect((await manifest()).version).toBe(2);
     expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 2, fare: 100 } });
+  });
+
+  it('leaves no state object behind when an attempt cut before its manifest is followed by another file', async () => {
+    await ingest('trips/a.csv', day('a', 2));
+    failNextManifestPut(rt.s3, 'trips');
+    // b replaces a's keys, so its attempt writes a deletes object too; c, which takes its commit number, has none.
+    const cut = await lake.upload('trips/b.csv', day('a', 2, '2026-04-01', 50));
+    await expect(handleS3Event(eventOf(cut), rt)).rejects.toThrow('connection reset');
+    expect(await lake.list(BUCKETS.gold, '_state/trips/deletes/')).toEqual(['_state/trips/deletes/2.parquet']);
+
+    await ingest('trips/c.csv', day('c', 2));
+
+    expect((await manifest()).version).toBe(2);
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 4, fare: 40 } });
+    await expectNoOrphans();
+  });
+
+  it('deletes, in the next commit, what a commit let go of when its own cleanup was cut short', async () => {
+    const files = COMPACTION.maxIndexRuns + 1;
+    for (let f = 1; f < files; f++) await ingest(`trips/r${f}.csv`, day(`r${f}-`, 2));
+    // The commit that merges index and ledger runs (and compacts the day's segments) fails to delete what it
+    // let go of, after its manifest.
+    const undo = failDeletesAfterManifest(rt.s3, 'trips');
+    await ingest(`trips/r${files}.csv`, day(`r${files}-`, 2));
+    undo();
+    const mergedAway = ['_state/trips/index/1.parquet', '_state/trips/applied/1.parquet'];
+    expect((await manifest()).garbage).toEqual(expect.arrayContaining(mergedAway));
+    expect(await lake.list(BUCKETS.gold, '_state/trips/')).toEqual(expect.arrayContaining(mergedAway));
+
+    await ingest('trips/next.csv', day('next-', 2));
+
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 2 * files + 2, fare: 20 * files + 20 } });
+    await expectNoOrphans();
   });
 
   it('adopts the state an earlier version kept (format 1) in the first update, counting each key once', async () => {

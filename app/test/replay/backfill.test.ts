@@ -17,7 +17,8 @@ import { clientsFor, destroyClients, localDeployment } from '../../src/replay/de
 import { findLeftBehind, isWhole } from '../../src/replay/left-behind';
 import { deployedPipeline } from '../../src/replay/pipeline-target';
 import { readSchema } from '../../src/schema/schema-store';
-import { eventOf, startTestLakehouse } from '../support/lakehouse';
+import { failDeletesAfterManifest } from '../support/commit-faults';
+import { eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { dateRawObject, objectStamps, rowsUnder, tripsFile, uploadAndWait } from '../support/zones';
 
 const TRANSFORMS = join(__dirname, '..', '..', 'transforms');
@@ -206,7 +207,10 @@ describe('backfill: a changed transform re-applied from raw', () => {
     try {
       const { rt } = lake;
       const trips = rt.datasets.get('trips') as Dataset;
-      const first = await rt.applyGold({ dataset: 'trips', silverKey: await ingest('trips/a.csv', tripsFile(0, 30)) });
+      const first = await rt.applyGold({
+        dataset: 'trips',
+        silverKey: await ingestWithoutGold(lake, 'trips/a.csv', tripsFile(0, 30)),
+      });
       const since = first?.version as number;
 
       // The backfill built the generation from a.csv; meanwhile gold applied b.csv.
@@ -222,7 +226,8 @@ describe('backfill: a changed transform re-applied from raw', () => {
           cache,
         },
       );
-      const silverB = await ingest(
+      const silverB = await ingestWithoutGold(
+        lake,
         'trips/b.csv',
         tripsFile(20, 50, () => ({ fare: 99 })),
       );
@@ -246,16 +251,46 @@ describe('backfill: a changed transform re-applied from raw', () => {
     } finally {
       await lake.close();
     }
+  });
 
-    /** Raw -> silver with gold left out (the in-process queue is bypassed); returns the silver key. */
-    async function ingest(key: string, body: string): Promise<string> {
-      const record = await lake.upload(key, body);
-      const noGold = { ...lake.rt, gold: { submit: async () => {} } };
-      const [outcome] = await handleS3Event(eventOf(record), noGold);
-      if (outcome?.status !== 'ingested') throw new Error(`${key} was not ingested`);
-      return outcome.silverKey;
+  it("deletes the old live state in the switch's retry when its own cleanup was cut short", async () => {
+    const lake = await startTestLakehouse();
+    try {
+      const { rt } = lake;
+      const silverA = await ingestWithoutGold(lake, 'trips/a.csv', tripsFile(0, 30));
+      const live = await rt.applyGold({ dataset: 'trips', silverKey: silverA });
+      const generation = generationName('trips', 'test');
+      const trips = rt.datasets.get('trips') as Dataset;
+      const cache = new ObjectCache(join(lake.cfg.workDir, 'generation-cache'), 64 * 1024 * 1024);
+      await applyToGold({ dataset: generation, silverKey: silverA }, { ...trips, name: generation }, { ...rt, cache });
+      const client = lake.s3.client();
+      const oldState = (await listKeys(client, 'gold', `${GOLD_STATE_PREFIX}/trips/`)).filter((key) =>
+        key.endsWith('.parquet'),
+      );
+      // The switch's manifest is written; then every delete fails, so the switch job fails, to be retried.
+      const undo = failDeletesAfterManifest(rt.s3, 'trips');
+      const switchTo = { generation, since: live?.version as number };
+
+      await expect(rt.applyGold({ dataset: 'trips', switchTo })).rejects.toThrow('connection reset');
+      undo();
+      expect(await listKeys(client, 'gold', `${GOLD_STATE_PREFIX}/trips/`)).toEqual(expect.arrayContaining(oldState));
+      await rt.applyGold({ dataset: 'trips', switchTo });
+
+      expect((await loadManifest(rt.s3, 'gold', 'trips')).generation).toBe(generation);
+      expect(await listKeys(client, 'gold', `${GOLD_STATE_PREFIX}/trips/`)).toEqual([goldManifestKey('trips')]);
+    } finally {
+      await lake.close();
     }
   });
+
+  /** Raw -> silver with gold left out (the in-process queue is bypassed); returns the silver key. */
+  async function ingestWithoutGold(lake: TestLakehouse, key: string, body: string): Promise<string> {
+    const record = await lake.upload(key, body);
+    const noGold = { ...lake.rt, gold: { submit: async () => {} } };
+    const [outcome] = await handleS3Event(eventOf(record), noGold);
+    if (outcome?.status !== 'ingested') throw new Error(`${key} was not ingested`);
+    return outcome.silverKey;
+  }
 
   // Live gold applies files in the order their jobs arrive; a backfill builds its generation by upload time.
   // The switch's catch-up re-applies, in live order, every file live applied since, the generation's own too.
