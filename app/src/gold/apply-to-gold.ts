@@ -24,6 +24,8 @@ import {
   holdsOnlyServed,
   type IndexRun,
   loadManifest,
+  loadPendingTables,
+  markTablesPending,
   newSegment,
   runsMeeting,
   type SegmentEntry,
@@ -32,6 +34,7 @@ import {
   segmentsOf,
   stateKey,
   stateObjectsOf,
+  tablesLeftPending,
 } from './gold-state';
 import { partitionText, rowsByPartition, writeGoldTables } from './gold-tables';
 import { keyRange } from './key-range';
@@ -87,8 +90,12 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
   const dir = await invocationFolder(cfg.workDir, 'gold');
   const pinned: string[] = [];
   try {
-    const manifest = await loadManifest(s3, cfg.goldBucket, dataset.name);
-    const commit = new Commit(dataset, manifest, dir, deps, pinned);
+    const [manifest, pending] = await Promise.all([
+      loadManifest(s3, cfg.goldBucket, dataset.name),
+      loadPendingTables(s3, cfg.goldBucket, dataset.name),
+    ]);
+    const leftPending = new Set(tablesLeftPending(manifest, pending));
+    const commit = new Commit(dataset, manifest, dir, deps, pinned, leftPending);
     const silverPath = join(dir, 'silver.parquet');
     let silver: Awaited<ReturnType<typeof downloadToFile>>;
     try {
@@ -121,6 +128,8 @@ class Commit {
     private readonly dir: string,
     private readonly deps: GoldDeps,
     private readonly pinned: string[],
+    /** Partitions an attempt at this commit number, cut short, may have left tables of: rebuilt whatever the file. */
+    private readonly leftPending: ReadonlySet<string>,
   ) {
     this.id = manifest.version + 1;
     this.k = sqlIdentifier(dataset.key as string);
@@ -138,7 +147,7 @@ class Commit {
     await this.retireRepeatedKeys(connection);
     const run = await this.writeIndexRun(connection, uploadedAt);
     await this.recordApplied(connection, job.silverKey, uploadedAt);
-    if (run.rows === 0) return this.commitLedgerOnly(run);
+    if (run.rows === 0) return this.commitLedgerOnly(connection, run);
     const segmentKey = this.key({ kind: 'segments', suffix: '' });
     // Server-side: the silver bytes never pass through the function again.
     const copied = copyObject(
@@ -155,13 +164,18 @@ class Commit {
       // Files uploaded after this one hold every key it has: its copy goes too.
       await copied;
       this.garbage.push({ key: segmentKey, eTag: '', rows: 0 });
-      return this.commitLedgerOnly(run);
+      return this.commitLedgerOnly(connection, run);
     }
-    const touched = await strings(
-      connection,
-      `select distinct _partition from read_parquet(${sqlString(run.path)})
-       union select distinct _partition from retired where _segment < ${this.id} order by 1`,
-    );
+    const touched = [
+      ...new Set([
+        ...(await strings(
+          connection,
+          `select distinct _partition from read_parquet(${sqlString(run.path)})
+           union select distinct _partition from retired where _segment < ${this.id}`,
+        )),
+        ...this.leftPending,
+      ]),
+    ].sort();
     const deletes = await this.writeDeletes(connection);
     const segment = newSegment({
       id: this.id,
@@ -190,11 +204,15 @@ class Commit {
     return { partitions: touched, keys: run.rows, version: this.id, compacted };
   }
 
-  /** No row to fold in: gold stays as it is, but the ledger must still say the file was applied. */
-  private async commitLedgerOnly(run: IndexRunFile): Promise<GoldResult> {
+  /**
+   * No row to fold in: gold stays as it is (but for the tables a cut attempt
+   * may have left), and the ledger must still say the file was applied.
+   */
+  private async commitLedgerOnly(connection: DuckDBConnection, run: IndexRunFile): Promise<GoldResult> {
     this.discard([run.entry]);
+    if (this.leftPending.size > 0) await this.writeTables(connection, this.leftPending);
     await this.commit();
-    return { partitions: [], keys: 0, version: this.id };
+    return { partitions: [...this.leftPending].sort(), keys: 0, version: this.id };
   }
 
   /**
@@ -384,27 +402,7 @@ class Commit {
     left: ReadonlySet<string>,
     segment: SegmentEntry,
   ): Promise<boolean> {
-    const { s3, cfg } = this.deps;
-    const sources = segmentsOf(this.manifest, partitions);
-    const deletes = deletesOf(this.manifest, partitions);
-    await this.createLiveRows(connection, sources, deletes, partitions);
-
-    const { column, expression } = this.dataset.partition as NonNullable<Dataset['partition']>;
-    await connection.run(
-      `create or replace temp view current_rows as
-       select * exclude (_segment), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
-    );
-    const touched = [...partitions];
-    const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
-    await inParallel(
-      tables.flatMap((output) => touched.map((partition) => ({ output, partition }))),
-      PARALLEL_TRANSFERS,
-      async ({ output, partition }) => {
-        const key = goldPartitionKey(this.dataset.name, output.table.name, column, partition);
-        const file = output.files.get(partition);
-        await (file ? uploadFile(s3, cfg.goldBucket, key, file, PARQUET_TYPE) : deleteObject(s3, cfg.goldBucket, key));
-      },
-    );
+    await this.writeTables(connection, partitions);
 
     // Only a partition some key left, and this file brings nothing to, can have emptied.
     const emptied = new Set([...left].filter((p) => !segment.partitions[p]));
@@ -425,6 +423,39 @@ class Commit {
     }
     await this.compact(connection, live);
     return true;
+  }
+
+  /**
+   * Rewrites the gold tables of `partitions` from their live rows (left in
+   * `live_rows`). They are marked pending first: if this commit is cut short
+   * before its manifest, the tables may be ahead of the state, and the commit
+   * that takes its number rebuilds them.
+   */
+  private async writeTables(connection: DuckDBConnection, partitions: ReadonlySet<string>): Promise<void> {
+    const { s3, cfg } = this.deps;
+    await this.createLiveRows(
+      connection,
+      segmentsOf(this.manifest, partitions),
+      deletesOf(this.manifest, partitions),
+      partitions,
+    );
+    const { column, expression } = this.dataset.partition as NonNullable<Dataset['partition']>;
+    await connection.run(
+      `create or replace temp view current_rows as
+       select * exclude (_segment), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
+    );
+    const touched = [...partitions];
+    const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
+    await markTablesPending(s3, cfg.goldBucket, this.dataset.name, { commit: this.id, partitions: touched });
+    await inParallel(
+      tables.flatMap((output) => touched.map((partition) => ({ output, partition }))),
+      PARALLEL_TRANSFERS,
+      async ({ output, partition }) => {
+        const key = goldPartitionKey(this.dataset.name, output.table.name, column, partition);
+        const file = output.files.get(partition);
+        await (file ? uploadFile(s3, cfg.goldBucket, key, file, PARQUET_TYPE) : deleteObject(s3, cfg.goldBucket, key));
+      },
+    );
   }
 
   /** `live_rows`: rows of the touched partitions in their segments (with `_segment`), minus the retired ones. */

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { goldManifestKey, goldStateObjectKey } from '@lakehouse/contract';
+import { goldManifestKey, goldPendingTablesKey, goldStateObjectKey } from '@lakehouse/contract';
 import { deleteObject, getJsonIfExists, inParallel, putJson } from '../io/s3-io';
 
 /**
@@ -120,6 +120,30 @@ export async function deleteStateObjects(
   keys: readonly string[],
 ): Promise<void> {
   await inParallel([...new Set(keys)], PARALLEL_DELETES, (key) => deleteObject(s3, cfg.goldBucket, key));
+}
+
+/** The partitions whose gold tables a commit is rewriting (see goldPendingTablesKey). */
+export interface PendingTables {
+  commit: number;
+  partitions: string[];
+}
+
+export function loadPendingTables(s3: S3Client, bucket: string, dataset: string): Promise<PendingTables | undefined> {
+  return getJsonIfExists<PendingTables>(s3, bucket, goldPendingTablesKey(dataset));
+}
+
+/**
+ * Partitions whose tables an attempt at the commit after `manifest` wrote, or
+ * may have, before it was cut short: they may not match the state, so the
+ * commit that takes its number rebuilds them too. A mark of an earlier
+ * commit is done with: that commit's manifest was written.
+ */
+export function tablesLeftPending(manifest: GoldManifest, pending: PendingTables | undefined): string[] {
+  return pending?.commit === manifest.version + 1 ? pending.partitions : [];
+}
+
+export async function markTablesPending(s3: S3Client, bucket: string, dataset: string, pending: PendingTables) {
+  await putJson(s3, bucket, goldPendingTablesKey(dataset), pending);
 }
 
 export async function saveManifest(s3: S3Client, bucket: string, manifest: GoldManifest): Promise<void> {

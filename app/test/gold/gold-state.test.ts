@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { goldManifestKey, goldPartitionKey } from '@lakehouse/contract';
+import { goldManifestKey, goldPartitionKey, goldPendingTablesKey } from '@lakehouse/contract';
 import { loadConfig } from '../../src/config';
 import { type Dataset, loadDatasets } from '../../src/datasets';
 import { readAppliedLedger } from '../../src/gold/applied-ledger';
@@ -17,6 +17,7 @@ import { failDeletesAfterManifest, failNextManifestPut } from '../support/commit
 import { writeWithDuckDB } from '../support/fixtures';
 import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { trip, tripsCsv } from '../support/trips';
+import { dateRawObject } from '../support/zones';
 
 const TABLE = 'trips/daily_zone_revenue/';
 
@@ -76,7 +77,8 @@ describe('gold state: appends, compaction, index runs, retries', () => {
       ...current.applied.runs.map((r) => r.key),
       goldManifestKey('trips'),
     ].sort();
-    expect(await lake.list(BUCKETS.gold, '_state/trips/')).toEqual(named);
+    const listed = await lake.list(BUCKETS.gold, '_state/trips/');
+    expect(listed.filter((key) => key !== goldPendingTablesKey('trips'))).toEqual(named);
   }
 
   it('appends one segment, one index run and no rewrite per file', async () => {
@@ -105,15 +107,20 @@ describe('gold state: appends, compaction, index runs, retries', () => {
 
     await ingest('trips/june.csv', day('z', 3, '2026-06-01'));
 
-    // New keys above every run, a new partition: the manifest and nothing else.
-    expect(reads).toEqual([goldManifestKey('trips')]);
+    // New keys above every run, a new partition: the manifest (and the pending-tables mark) and nothing else.
+    expect(reads.sort()).toEqual([goldManifestKey('trips'), goldPendingTablesKey('trips')].sort());
     reads.length = 0;
 
     await ingest('trips/april-again.csv', day('a', 1, '2026-04-01', 99));
 
     // a0 may be in run 1 (a0..a2) only; April's segment is read, May's and June's are not.
     expect(reads.sort()).toEqual(
-      ['_state/trips/index/1.parquet', goldManifestKey('trips'), '_state/trips/segments/1.parquet'].sort(),
+      [
+        '_state/trips/index/1.parquet',
+        goldManifestKey('trips'),
+        goldPendingTablesKey('trips'),
+        '_state/trips/segments/1.parquet',
+      ].sort(),
     );
     expect(await goldTotals()).toEqual({
       '2026-04-01': { trips: 3, fare: 119 },
@@ -266,6 +273,32 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     expect((await manifest()).version).toBe(2);
     expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 4, fare: 40 } });
     await expectNoOrphans();
+  });
+
+  it('rebuilds the tables an attempt cut before its manifest wrote, when another file takes its number', async () => {
+    // Trip t1 moves a day with each file: a, b, c, uploaded in that order.
+    const files = ['a', 'b', 'c'].map((name, i) => ({
+      key: `trips/${name}.csv`,
+      csv: tripsCsv([trip({ trip_id: 't1', pickup_at: `2026-04-0${i + 1} 09:00:00`, fare: 10, passengers: 1 })]),
+    }));
+    const now = Math.floor(Date.now() / 1000);
+    const records = [];
+    for (const [i, file] of files.entries()) {
+      records.push(await lake.upload(file.key, file.csv));
+      await dateRawObject(lake.s3.directory, file.key, now - 60 + i);
+    }
+    const [a, b, c] = records.map((record) => eventOf(record));
+    await handleS3Event(a, rt);
+    // b's commit writes the tables of April 1 and 2, then is cut at its manifest: the state still has t1 on April 1.
+    failNextManifestPut(rt.s3, 'trips');
+    await expect(handleS3Event(b, rt)).rejects.toThrow('connection reset');
+
+    // c takes b's commit number; b, handed back later, yields t1 to c (uploaded after it) and changes no partition.
+    await handleS3Event(c, rt);
+    await handleS3Event(b, rt);
+
+    expect((await manifest()).version).toBe(3);
+    expect(await goldTotals()).toEqual({ '2026-04-03': { trips: 1, fare: 10 } });
   });
 
   it('deletes, in the next commit, what a commit let go of when its own cleanup was cut short', async () => {

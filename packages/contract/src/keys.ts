@@ -98,6 +98,14 @@ export function goldManifestKey(dataset: string): string {
   return `${GOLD_STATE_PREFIX}/${dataset}/manifest.json`;
 }
 
+/**
+ * The gold partitions a commit is rewriting, written before its first table
+ * object: if it is cut short before its manifest, the next commit rebuilds them too.
+ */
+export function goldPendingTablesKey(dataset: string): string {
+  return `${GOLD_STATE_PREFIX}/${dataset}/tables-pending.json`;
+}
+
 /** One immutable state object, named by the commit that wrote it: `_state/<dataset>/<kind>/<name>.parquet`. */
 export function goldStateObjectKey(dataset: string, kind: GoldStateKind, name: string): string {
   return `${GOLD_STATE_PREFIX}/${dataset}/${kind}/${name}.parquet`;
