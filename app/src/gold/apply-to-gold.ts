@@ -481,6 +481,8 @@ class Commit {
         ? `select * from ${file} ${where}`
         : `select *, ${segment.id}::bigint as _segment from ${file} ${where}`;
     });
+    // No segment serves them (partitions a cut attempt wrote first): no live row, with silver's columns.
+    if (selects.length === 0) selects.push(`select *, ${this.id}::bigint as _segment from silver_rows where false`);
     const deletePaths = await this.fetch(deletes.filter((entry) => entry.id !== this.id));
     const retired = [
       ...deletePaths.map((path) => `select _segment, _source_row, _partition from read_parquet(${sqlString(path)})`),

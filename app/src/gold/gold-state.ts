@@ -142,7 +142,13 @@ export function tablesLeftPending(manifest: GoldManifest, pending: PendingTables
   return pending?.commit === manifest.version + 1 ? pending.partitions : [];
 }
 
-export async function markTablesPending(s3: S3Client, bucket: string, dataset: string, pending: PendingTables) {
+/** Written before a commit's first table object (see goldPendingTablesKey). */
+export async function markTablesPending(
+  s3: S3Client,
+  bucket: string,
+  dataset: string,
+  pending: PendingTables,
+): Promise<void> {
   await putJson(s3, bucket, goldPendingTablesKey(dataset), pending);
 }
 

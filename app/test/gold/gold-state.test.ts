@@ -301,6 +301,23 @@ describe('gold state: appends, compaction, index runs, retries', () => {
     expect(await goldTotals()).toEqual({ '2026-04-03': { trips: 1, fare: 10 } });
   });
 
+  it('removes the table of a new partition a cut attempt wrote, when the commit that takes its number has no row', async () => {
+    await ingest('trips/a.csv', day('a', 1, '2026-04-01'));
+    failNextManifestPut(rt.s3, 'trips');
+    const cut = await lake.upload('trips/b.csv', day('b', 1, '2026-04-02'));
+    await expect(handleS3Event(eventOf(cut), rt)).rejects.toThrow('connection reset');
+    expect(Object.keys(await goldTotals()).sort()).toEqual(['2026-04-01', '2026-04-02']);
+
+    // Every row of c broken: a commit with nothing to fold in, and no segment serves April 2.
+    const empty = await ingest('trips/c.csv', tripsCsv([trip({ trip_id: 'x', fare: -1 })]));
+
+    expect(empty).toMatchObject({ status: 'ingested', silverRows: 0 });
+    expect((await manifest()).version).toBe(2);
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 1, fare: 10 } });
+    await handleS3Event(eventOf(cut), rt);
+    expect(await goldTotals()).toEqual({ '2026-04-01': { trips: 1, fare: 10 }, '2026-04-02': { trips: 1, fare: 10 } });
+  });
+
   it('deletes, in the next commit, what a commit let go of when its own cleanup was cut short', async () => {
     const files = COMPACTION.maxIndexRuns + 1;
     for (let f = 1; f < files; f++) await ingest(`trips/r${f}.csv`, day(`r${f}-`, 2));
