@@ -50,7 +50,7 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   const live = await loadManifest(s3, bucket, dataset.name);
   if (live.generation === generation) {
     await deleteStateObjects(deps, live.garbage ?? []);
-    await removeGenerationLeftovers(deps, generation, dataset.name);
+    await removeGenerationLeftovers(deps, generation);
     return { partitions: [], keys: 0, version: live.version };
   }
   // A generation without state is a build in which no file had rows: gold becomes empty.
@@ -100,22 +100,17 @@ export async function switchGeneration(job: GenerationSwitch, dataset: Dataset, 
   await saveManifest(s3, bucket, switched);
   // Unreferenced now; if this is cut short, the retried switch or the next commit deletes them.
   await Promise.allSettled(garbage.map((key) => deleteObject(s3, bucket, key)));
-  await removeGenerationLeftovers(deps, generation, dataset.name);
+  await removeGenerationLeftovers(deps, generation);
   const partitions = [...replaced].map((key) => key.split('/').at(-2) ?? key);
   return { partitions: [...new Set(partitions)].sort(), keys: 0, version: switched.version };
 }
 
-/**
- * The generation's table copies, manifest and pending-tables mark (its state
- * objects now belong to the live manifest), and the live state's mark: every
- * table is the generation's now.
- */
-async function removeGenerationLeftovers({ s3, cfg }: GoldDeps, generation: string, dataset: string): Promise<void> {
+/** The generation's table copies, manifest and pending-tables mark; its state objects now belong to the live manifest. */
+async function removeGenerationLeftovers({ s3, cfg }: GoldDeps, generation: string): Promise<void> {
   const keys = [
     ...(await listKeys(s3, cfg.goldBucket, `${generation}/`)),
     goldManifestKey(generation),
     goldPendingTablesKey(generation),
-    goldPendingTablesKey(dataset),
   ];
   await inParallel(keys, PARALLEL_TRANSFERS, (key) => deleteObject(s3, cfg.goldBucket, key));
 }
