@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config';
 import { type Dataset, loadDatasets } from '../../src/datasets';
 import { readAppliedLedger } from '../../src/gold/applied-ledger';
 import { COMPACTION } from '../../src/gold/compaction';
-import type { GoldManifest } from '../../src/gold/gold-state';
+import { type GoldManifest, stateObjectsOf } from '../../src/gold/gold-state';
 import { keyRange } from '../../src/gold/key-range';
 import { handleS3Event } from '../../src/handler';
 import { sqlString, withConnection } from '../../src/io/duckdb';
@@ -70,13 +70,7 @@ describe('gold state: appends, compaction, index runs, retries', () => {
   /** Every state object in the bucket is named by the manifest, and the reverse. */
   async function expectNoOrphans() {
     const current = await manifest();
-    const named = [
-      ...current.segments.map((s) => s.key),
-      ...current.deletes.map((d) => d.key),
-      ...current.index.map((r) => r.key),
-      ...current.applied.runs.map((r) => r.key),
-      goldManifestKey('trips'),
-    ].sort();
+    const named = [...stateObjectsOf(current).map((object) => object.key), goldManifestKey('trips')].sort();
     const listed = await lake.list(BUCKETS.gold, '_state/trips/');
     expect(listed.filter((key) => key !== goldPendingTablesKey('trips'))).toEqual(named);
   }
