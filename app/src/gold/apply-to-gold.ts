@@ -8,7 +8,7 @@ import type { Dataset } from '../datasets';
 import { SourceGoneError } from '../errors';
 import { copyRows, sqlIdentifier, sqlString, withConnection } from '../io/duckdb';
 import type { ObjectCache } from '../io/object-cache';
-import { copyObject, deleteObject, downloadToFile, inParallel, PARQUET_TYPE, uploadFile } from '../io/s3-io';
+import { copyObject, deleteObject, downloadToFile, inParallel, PARQUET_TYPE, settled, uploadFile } from '../io/s3-io';
 import { invocationFolder } from '../io/work-dir';
 import { indexRunsToMerge, shouldCompact, smallestRunsToMerge } from './compaction';
 import {
@@ -90,20 +90,19 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
   const dir = await invocationFolder(cfg.workDir, 'gold');
   const pinned: string[] = [];
   try {
-    const [manifest, pending] = await Promise.all([
+    const silverPath = join(dir, 'silver.parquet');
+    // One round trip: on AWS a small file's commit is mostly S3 latency, paid one file at a time.
+    const [manifest, pending, silver] = await settled([
       loadManifest(s3, cfg.goldBucket, dataset.name),
       loadPendingTables(s3, cfg.goldBucket, dataset.name),
-    ]);
+      downloadToFile(s3, { bucket: cfg.silverBucket, key: job.silverKey }, silverPath).catch((error) => {
+        if (error instanceof SourceGoneError) return undefined;
+        throw error;
+      }),
+    ] as const);
+    if (!silver) return { partitions: [], keys: 0 };
     const leftPending = new Set(tablesLeftPending(manifest, pending));
     const commit = new Commit(dataset, manifest, dir, deps, pinned, leftPending);
-    const silverPath = join(dir, 'silver.parquet');
-    let silver: Awaited<ReturnType<typeof downloadToFile>>;
-    try {
-      silver = await downloadToFile(s3, { bucket: cfg.silverBucket, key: job.silverKey }, silverPath);
-    } catch (error) {
-      if (error instanceof SourceGoneError) return { partitions: [], keys: 0 };
-      throw error;
-    }
     const silverFile = { path: silverPath, eTag: silver.eTag, uploadedAt: uploadedAtOf(silver.metadata) };
     return await withConnection(cfg, (connection) => commit.run(connection, job, silverFile));
   } finally {
@@ -121,6 +120,8 @@ class Commit {
   /** State objects to upload before the manifest names them. */
   private readonly uploads: Array<{ key: string; path: string; entry: StateObject }> = [];
   private readonly garbage: StateObject[] = [];
+  /** The gold tables rewritten: their pending mark (sent) and their objects (uploaded or deleted by commit). */
+  private tables?: { mark: Promise<void>; writes: Array<{ key: string; file: string | undefined }> };
 
   constructor(
     private readonly dataset: Dataset,
@@ -216,20 +217,33 @@ class Commit {
   }
 
   /**
-   * Uploads the new state objects, writes the manifest (the commit point),
-   * then deletes what it no longer names. Before the manifest, what no
+   * Uploads the new state objects and the rewritten tables, writes the
+   * manifest (the commit point), then deletes what it no longer names. Requests
+   * that do not depend on each other go at once: on AWS a small file's commit
+   * is mostly S3 latency, paid one file at a time. Before the manifest, what no
    * manifest will name again goes for good: what the last commit let go of
    * (its cleanup may have been cut short), and the names of this commit it
    * does not use (an attempt at it, cut before its manifest, may have written them).
    */
   private async commit(): Promise<void> {
     const { s3, cfg } = this.deps;
-    await inParallel(this.uploads, PARALLEL_TRANSFERS, async (upload) => {
-      upload.entry.eTag = (await uploadFile(s3, cfg.goldBucket, upload.key, upload.path, PARQUET_TYPE)).eTag;
-    });
     const named = new Set(stateObjectsOf(this.manifest).map((object) => object.key));
     const unused = commitObjectKeys(this.dataset.name, this.id).filter((key) => !named.has(key));
-    await deleteStateObjects(this.deps, [...(this.manifest.garbage ?? []), ...unused]);
+    // Different keys, so one round trip: the new state objects, what goes for good, the tables' pending mark.
+    await settled([
+      inParallel(this.uploads, PARALLEL_TRANSFERS, async (upload) => {
+        const { eTag } = await uploadFile(s3, cfg.goldBucket, upload.key, upload.path, PARQUET_TYPE);
+        upload.entry.eTag = eTag;
+        // The next commit on this container reads it from here.
+        this.pin(await this.deps.cache.put({ bucket: cfg.goldBucket, key: upload.key, eTag }, upload.path));
+      }),
+      deleteStateObjects(this.deps, [...(this.manifest.garbage ?? []), ...unused]),
+      this.tables?.mark ?? Promise.resolve(),
+    ]);
+    // Only after the mark: tables a commit cut short leaves ahead of its state are always marked.
+    await inParallel(this.tables?.writes ?? [], PARALLEL_TRANSFERS, async ({ key, file }) => {
+      await (file ? uploadFile(s3, cfg.goldBucket, key, file, PARQUET_TYPE) : deleteObject(s3, cfg.goldBucket, key));
+    });
     const garbage = this.garbage.map((object) => object.key);
     this.manifest.version = this.id;
     this.manifest.garbage = garbage;
@@ -427,9 +441,9 @@ class Commit {
 
   /**
    * Rewrites the gold tables of `partitions` from their live rows (left in
-   * `live_rows`). They are marked pending first: if this commit is cut short
-   * before its manifest, the tables may be ahead of the state, and the commit
-   * that takes its number rebuilds them.
+   * `live_rows`); commit uploads them. They are marked pending first: if this
+   * commit is cut short before its manifest, the tables may be ahead of the
+   * state, and the commit that takes its number rebuilds them.
    */
   private async writeTables(connection: DuckDBConnection, partitions: ReadonlySet<string>): Promise<void> {
     const { s3, cfg } = this.deps;
@@ -445,17 +459,19 @@ class Commit {
        select * exclude (_segment), (${expression}) as ${sqlIdentifier(column)} from live_rows`,
     );
     const touched = [...partitions];
+    // Sent now, while DuckDB works; the tables go up once it is written (see commit).
+    const mark = markTablesPending(s3, cfg.goldBucket, this.dataset.name, { commit: this.id, partitions: touched });
+    mark.catch(() => undefined);
     const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
-    await markTablesPending(s3, cfg.goldBucket, this.dataset.name, { commit: this.id, partitions: touched });
-    await inParallel(
-      tables.flatMap((output) => touched.map((partition) => ({ output, partition }))),
-      PARALLEL_TRANSFERS,
-      async ({ output, partition }) => {
-        const key = goldPartitionKey(this.dataset.name, output.table.name, column, partition);
-        const file = output.files.get(partition);
-        await (file ? uploadFile(s3, cfg.goldBucket, key, file, PARQUET_TYPE) : deleteObject(s3, cfg.goldBucket, key));
-      },
-    );
+    this.tables = {
+      mark,
+      writes: tables.flatMap((output) =>
+        touched.map((partition) => ({
+          key: goldPartitionKey(this.dataset.name, output.table.name, column, partition),
+          file: output.files.get(partition),
+        })),
+      ),
+    };
   }
 
   /** `live_rows`: rows of the touched partitions in their segments (with `_segment`), minus the retired ones. */

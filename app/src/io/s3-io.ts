@@ -323,6 +323,21 @@ export async function inParallel<T>(items: readonly T[], limit: number, work: (i
   if (failure) throw failure.error;
 }
 
+/**
+ * Promise.all over requests sent at once, but the first failure is thrown
+ * only once every one has settled (as in `inParallel`).
+ */
+export async function settled<P extends readonly Promise<unknown>[]>(
+  promises: P,
+): Promise<{ -readonly [K in keyof P]: Awaited<P[K]> }> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof P]: Awaited<P[K]>;
+  };
+}
+
 /** The Content-Type of the Parquet objects the pipeline writes. */
 export const PARQUET_TYPE = 'application/vnd.apache.parquet';
 

@@ -23,7 +23,7 @@ export type Fault =
   | { status: number; code: string };
 
 export interface FaultRule {
-  method: 'GET' | 'PUT' | 'HEAD' | 'POST';
+  method: 'GET' | 'PUT' | 'HEAD' | 'POST' | 'DELETE';
   bucket: string;
   /** Only requests for this key (default: any key of the bucket). */
   key?: string;
@@ -32,10 +32,23 @@ export interface FaultRule {
   times?: number;
 }
 
+/** A request the proxy answered: when it arrived and when its answer ended (ms, `performance.now()`). */
+export interface ProxiedRequest {
+  method: string;
+  bucket: string;
+  key: string;
+  start: number;
+  end: number;
+}
+
 export interface FaultProxy {
   /** `http://127.0.0.1:<port>`: give it to the client as its S3 endpoint. */
   readonly endpoint: string;
   inject(rule: FaultRule): void;
+  /** Every request waits `ms` before it is forwarded: a link with that latency (S3 from Lambda: tens of ms). */
+  setLatency(ms: number): void;
+  /** The requests answered since the last `clear`. */
+  readonly requests: readonly ProxiedRequest[];
   clear(): void;
   /** Requests that got a fault since the last `clear`. */
   readonly faulted: number;
@@ -46,16 +59,19 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
   const upstream = new URL(upstreamEndpoint);
   let rules: Array<FaultRule & { left: number }> = [];
   let faulted = 0;
+  let latencyMs = 0;
+  let requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
 
+  const target = (req: IncomingMessage) => {
+    const [, bucket = '', ...key] = decodeURIComponent((req.url ?? '').split('?')[0] ?? '').split('/');
+    return { bucket, key: key.join('/') };
+  };
+
   const ruleFor = (req: IncomingMessage) => {
-    const [, bucket, ...key] = decodeURIComponent((req.url ?? '').split('?')[0] ?? '').split('/');
+    const { bucket, key } = target(req);
     const rule = rules.find(
-      (r) =>
-        r.left > 0 &&
-        r.method === req.method &&
-        r.bucket === bucket &&
-        (r.key === undefined || r.key === key.join('/')),
+      (r) => r.left > 0 && r.method === req.method && r.bucket === bucket && (r.key === undefined || r.key === key),
     );
     if (!rule) return undefined;
     rule.left--;
@@ -83,12 +99,15 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
   };
 
   const server = createServer((req, res) => {
+    const start = performance.now();
+    res.on('finish', () => requests.push({ method: req.method ?? '', ...target(req), start, end: performance.now() }));
     const fault = ruleFor(req);
-    const passOn = () =>
+    const forwardAll = () =>
       forward(req, (response) => {
         res.writeHead(response.statusCode ?? 500, response.headers);
         response.pipe(res);
       });
+    const passOn = () => (latencyMs > 0 ? setTimeout(forwardAll, latencyMs) : forwardAll());
     if (!fault) {
       passOn();
       return;
@@ -134,9 +153,16 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
     inject(rule) {
       rules.push({ ...rule, left: rule.times ?? Number.POSITIVE_INFINITY });
     },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    get requests() {
+      return requests;
+    },
     clear() {
       rules = [];
       faulted = 0;
+      requests = [];
     },
     get faulted() {
       return faulted;
