@@ -4,7 +4,6 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SOURCE_LAST_MODIFIED_METADATA, silverKey } from '@lakehouse/contract';
 import { TRIP_COLUMNS } from '../../local/trip-generator';
 import { processChunk } from '../../src/chunks/process-chunk';
-import { loadConfig } from '../../src/config';
 import type { Dataset } from '../../src/datasets';
 import { handleS3Event } from '../../src/handler';
 import { detectFormat } from '../../src/ingest/formats';
@@ -12,9 +11,9 @@ import type { IngestOutcome } from '../../src/ingest/ingest-object';
 import { csvDialectOf } from '../../src/ingest/read-raw';
 import { withConnection } from '../../src/io/duckdb';
 import { deleteObject } from '../../src/io/s3-io';
-import { createRuntime, type Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
+import { BUCKETS, eventOf, runtimeThrough, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { failingStagedPart, publishedFile } from '../support/published';
 import { trip, tripsCsv, tripsToSplit } from '../support/trips';
 
@@ -27,7 +26,7 @@ describe('files in chunks: exactly the single-invocation result', () => {
   beforeAll(async () => {
     [single, chunked] = await Promise.all([startTestLakehouse(), startTestLakehouse()]);
     proxy = await startFaultProxy(chunked.s3.endpoint);
-    const rt = createRuntime(loadConfig({ ...chunked.env, S3_ENDPOINT: proxy.endpoint }));
+    const rt = runtimeThrough(chunked, proxy.endpoint);
     chunkedRt = { ...rt, chunks: { chunkBytes, concurrency: 2, retryDelaysMs: [10, 20] } };
   });
   afterAll(async () => {

@@ -1,12 +1,10 @@
 import { goldManifestKey, goldPendingTablesKey, rejectsKey, silverKey } from '@lakehouse/contract';
-import { loadConfig } from '../../src/config';
 import { loadDatasets } from '../../src/datasets';
 import { handleS3Event } from '../../src/handler';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
-import { createS3Client } from '../../src/io/s3-io';
-import { createRuntime, type Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../support/fault-proxy';
-import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
+import { BUCKETS, eventOf, runtimeThrough, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { trip, tripsCsv } from '../support/trips';
 import { expectCleanOutcome, goldSnapshot, outputsOf } from './outcome-checks';
 
@@ -76,8 +74,7 @@ describe('transport faults: a retried invocation, no partial output, success on 
   beforeAll(async () => {
     lake = await startTestLakehouse(loadDatasets());
     proxy = await startFaultProxy(lake.s3.endpoint);
-    const cfg = loadConfig({ ...lake.env, S3_ENDPOINT: proxy.endpoint });
-    rt = createRuntime(cfg, lake.rt.datasets, createS3Client(cfg, { connectionTimeout: 500, requestTimeout: 400 }));
+    rt = runtimeThrough(lake, proxy.endpoint, { connectionTimeout: 500, requestTimeout: 400 });
   });
   afterEach(() => proxy.clear());
   afterAll(async () => {
@@ -183,12 +180,7 @@ describe('transport faults: a retried invocation, no partial output, success on 
     const record = await lake.upload('trips/unreachable.csv', tripsCsv([trip({ trip_id: 'u' })]));
     const closed = await startFaultProxy(lake.s3.endpoint);
     await closed.close();
-    const cfg = loadConfig({ ...lake.env, S3_ENDPOINT: closed.endpoint });
-    const unreachable = createRuntime(
-      cfg,
-      lake.rt.datasets,
-      createS3Client(cfg, { connectionTimeout: 500, requestTimeout: 400 }),
-    );
+    const unreachable = runtimeThrough(lake, closed.endpoint, { connectionTimeout: 500, requestTimeout: 400 });
 
     await expect(handleS3Event(eventOf(record), unreachable)).rejects.toThrow();
 

@@ -1,10 +1,9 @@
-import { loadConfig } from '../../src/config';
 import { handleS3Event } from '../../src/handler';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
-import { createRuntime, type Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import type { StepsMs } from '../../src/step-times';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
+import { BUCKETS, eventOf, runtimeThrough, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { tripsToSplit } from '../support/trips';
 
 /** Longer than any step of these small files takes: a step that holds it is the one that waited. */
@@ -17,7 +16,7 @@ describe("the outcome's step times: where an object's time went", () => {
   beforeAll(async () => {
     lake = await startTestLakehouse();
     proxy = await startFaultProxy(lake.s3.endpoint);
-    rt = createRuntime(loadConfig({ ...lake.env, S3_ENDPOINT: proxy.endpoint }));
+    rt = runtimeThrough(lake, proxy.endpoint);
   });
   afterAll(async () => {
     await proxy.close();

@@ -1,12 +1,10 @@
 import { goldManifestKey, goldPartitionKey, goldPendingTablesKey, silverKey } from '@lakehouse/contract';
-import { loadConfig } from '../../src/config';
 import { loadDatasets } from '../../src/datasets';
 import { handleS3Event } from '../../src/handler';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
-import { createS3Client } from '../../src/io/s3-io';
-import { createRuntime, type Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from '../support/fault-proxy';
-import { BUCKETS, eventOf, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
+import { BUCKETS, eventOf, runtimeThrough, startTestLakehouse, type TestLakehouse } from '../support/lakehouse';
 import { trip, tripsCsv } from '../support/trips';
 
 /**
@@ -36,8 +34,7 @@ describe('S3 round trips of a small file', () => {
   beforeAll(async () => {
     lake = await startTestLakehouse(loadDatasets());
     proxy = await startFaultProxy(lake.s3.endpoint);
-    const cfg = loadConfig({ ...lake.env, S3_ENDPOINT: proxy.endpoint });
-    rt = createRuntime(cfg, lake.rt.datasets, createS3Client(cfg));
+    rt = runtimeThrough(lake, proxy.endpoint);
     // Gold already holds a file whose keys the measured one repeats: its commit looks them up.
     await handleS3Event(eventOf(await lake.upload('trips/first.csv', tripsCsv(trips(0, 20)))), rt);
   });

@@ -9,6 +9,7 @@ import { BUCKETS } from '../../local/local-lakehouse';
 import { type Config, loadConfig } from '../../src/config';
 import type { Dataset } from '../../src/datasets';
 import { sqlString, withConnection } from '../../src/io/duckdb';
+import { createS3Client, type S3Timeouts } from '../../src/io/s3-io';
 import { createRuntime, type Runtime } from '../../src/runtime';
 
 export { BUCKETS };
@@ -34,6 +35,12 @@ export interface TestLakehouse {
 }
 
 export const eventOf = (...records: S3EventRecord[]): S3Event => ({ Records: records });
+
+/** A runtime like the lakehouse's (its datasets), whose S3 requests go to `endpoint`: a fault proxy in front of its server. */
+export function runtimeThrough(lake: TestLakehouse, endpoint: string, timeouts?: S3Timeouts): Runtime {
+  const cfg = loadConfig({ ...lake.env, S3_ENDPOINT: endpoint });
+  return createRuntime(cfg, lake.rt.datasets, createS3Client(cfg, timeouts));
+}
 
 export async function startTestLakehouse(datasets?: ReadonlyMap<string, Dataset>): Promise<TestLakehouse> {
   const s3 = await startLocalS3({ buckets: Object.values(BUCKETS) });
