@@ -104,7 +104,12 @@ export async function applyToGold(job: GoldJob, dataset: Dataset, deps: GoldDeps
     const leftPending = new Set(tablesLeftPending(manifest, pending));
     const commit = new Commit(dataset, manifest, dir, deps, pinned, leftPending);
     const silverFile = { path: silverPath, eTag: silver.eTag, uploadedAt: uploadedAtOf(silver.metadata) };
-    return await withConnection(cfg, (connection) => commit.run(connection, job, silverFile));
+    try {
+      return await withConnection(cfg, (connection) => commit.run(connection, job, silverFile));
+    } finally {
+      // A job that failed leaves no request behind to land during the next one (its retry's copy, its mark).
+      await commit.settle();
+    }
   } finally {
     cache.release(pinned);
     await rm(dir, { recursive: true, force: true });
@@ -120,6 +125,8 @@ class Commit {
   /** State objects to upload before the manifest names them. */
   private readonly uploads: Array<{ key: string; path: string; entry: StateObject }> = [];
   private readonly garbage: StateObject[] = [];
+  /** Requests sent ahead of where they are awaited (see `sent`). */
+  private readonly inFlight: Array<Promise<unknown>> = [];
   /** The gold tables rewritten: their pending mark (sent) and their objects (uploaded or deleted by commit). */
   private tables?: { mark: Promise<void>; writes: Array<{ key: string; file: string | undefined }> };
 
@@ -151,14 +158,14 @@ class Commit {
     if (run.rows === 0) return this.commitLedgerOnly(connection, run);
     const segmentKey = this.key({ kind: 'segments', suffix: '' });
     // Server-side: the silver bytes never pass through the function again.
-    const copied = copyObject(
-      s3,
-      { bucket: cfg.silverBucket, key: job.silverKey, eTag: silverETag },
-      { bucket: cfg.goldBucket, key: segmentKey },
-      PARQUET_TYPE,
+    const copied = this.sent(
+      copyObject(
+        s3,
+        { bucket: cfg.silverBucket, key: job.silverKey, eTag: silverETag },
+        { bucket: cfg.goldBucket, key: segmentKey },
+        PARQUET_TYPE,
+      ),
     );
-    // Awaited below; until then a failure must not surface as an unhandled rejection.
-    copied.catch(() => undefined);
 
     const moved = await this.retireReplacedRows(connection, run, uploadedAt);
     if (run.rows === 0) {
@@ -460,8 +467,9 @@ class Commit {
     );
     const touched = [...partitions];
     // Sent now, while DuckDB works; the tables go up once it is written (see commit).
-    const mark = markTablesPending(s3, cfg.goldBucket, this.dataset.name, { commit: this.id, partitions: touched });
-    mark.catch(() => undefined);
+    const mark = this.sent(
+      markTablesPending(s3, cfg.goldBucket, this.dataset.name, { commit: this.id, partitions: touched }),
+    );
     const tables = await writeGoldTables(connection, this.dataset, touched, this.dir);
     this.tables = {
       mark,
@@ -588,6 +596,20 @@ class Commit {
       },
     );
     return paths;
+  }
+
+  /**
+   * A request sent now and awaited later: until then its failure must not
+   * surface as an unhandled rejection, and `settle` waits for it.
+   */
+  private sent<T>(request: Promise<T>): Promise<T> {
+    this.inFlight.push(request.catch(() => undefined));
+    return request;
+  }
+
+  /** Resolves once every request sent ahead has settled. */
+  async settle(): Promise<void> {
+    await Promise.all(this.inFlight);
   }
 
   /** Objects no entry names any more: deleted after the commit, or never uploaded if this commit wrote them. */

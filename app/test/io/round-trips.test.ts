@@ -1,6 +1,7 @@
 import { goldManifestKey, goldPartitionKey, goldPendingTablesKey, silverKey } from '@lakehouse/contract';
 import { loadDatasets } from '../../src/datasets';
 import { handleS3Event } from '../../src/handler';
+import type { GoldManifest } from '../../src/gold/gold-state';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
 import type { Runtime } from '../../src/runtime';
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from '../support/fault-proxy';
@@ -26,7 +27,7 @@ function sequentialRoundTrips(requests: readonly ProxiedRequest[]): number {
   return Math.max(0, ...chain);
 }
 
-describe('S3 round trips of a small file', () => {
+describe("a gold commit's S3 requests", () => {
   let lake: TestLakehouse;
   let proxy: FaultProxy;
   let rt: Runtime;
@@ -87,6 +88,27 @@ describe('S3 round trips of a small file', () => {
     const [outcome] = (await handleS3Event(eventOf(record), rt)) as IngestOutcome[];
     expect(outcome).toMatchObject({ status: 'ingested', silverRows: 1 });
     expect(await lake.readParquet(BUCKETS.gold, table, 'select trips from t')).toEqual([{ trips: 1n }]);
+  });
+
+  it('ends a failed gold job only once the requests it sent ahead have ended: none lands during the next job', async () => {
+    const key = 'trips/cut.csv';
+    const record = await lake.upload(key, tripsCsv(trips(100, 5)));
+    // A fresh container: its cache does not hold the earlier commits' index runs, so it reads them, and fails there
+    // while the segment's server-side copy, sent before, is still on its way.
+    const fresh = runtimeThrough(lake, proxy.endpoint);
+    const manifest = JSON.parse(await lake.getText(BUCKETS.gold, goldManifestKey('trips'))) as GoldManifest;
+    const segment = `_state/trips/segments/${manifest.version + 1}.parquet`;
+    proxy.inject({ method: 'PUT', bucket: BUCKETS.gold, key: segment, fault: { delayMs: 400 } });
+    for (const run of manifest.index) {
+      proxy.inject({ method: 'GET', bucket: BUCKETS.gold, key: run.key, fault: { status: 403, code: 'AccessDenied' } });
+    }
+
+    await expect(handleS3Event(eventOf(record), fresh)).rejects.toThrow();
+    expect(await lake.list(BUCKETS.gold, '_state/trips/segments/')).toContain(segment);
+
+    proxy.clear();
+    const [outcome] = (await handleS3Event(eventOf(record), fresh)) as IngestOutcome[];
+    expect(outcome).toMatchObject({ status: 'ingested', silverRows: 5 });
   });
 });
 

@@ -102,12 +102,12 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
     const start = performance.now();
     res.on('finish', () => requests.push({ method: req.method ?? '', ...target(req), start, end: performance.now() }));
     const fault = ruleFor(req);
-    const forwardAll = () =>
+    const forwardUnchanged = () =>
       forward(req, (response) => {
         res.writeHead(response.statusCode ?? 500, response.headers);
         response.pipe(res);
       });
-    const passOn = () => (latencyMs > 0 ? setTimeout(forwardAll, latencyMs) : forwardAll());
+    const passOn = () => (latencyMs > 0 ? setTimeout(forwardUnchanged, latencyMs) : forwardUnchanged());
     if (!fault) {
       passOn();
       return;
