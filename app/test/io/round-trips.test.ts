@@ -1,7 +1,7 @@
 import { goldManifestKey, goldPartitionKey, goldPendingTablesKey, silverKey } from '@lakehouse/contract';
 import { loadDatasets } from '../../src/datasets';
-import { handleS3Event } from '../../src/handler';
 import type { GoldManifest } from '../../src/gold/gold-state';
+import { handleS3Event } from '../../src/handler';
 import type { IngestOutcome } from '../../src/ingest/ingest-object';
 import type { Runtime } from '../../src/runtime';
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from '../support/fault-proxy';
