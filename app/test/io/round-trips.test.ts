@@ -19,10 +19,11 @@ const LATENCY_MS = 40;
 /** The longest chain of requests in which each starts after the previous one ended. */
 function sequentialRoundTrips(requests: readonly ProxiedRequest[]): number {
   const sorted = [...requests].sort((a, b) => a.start - b.start);
+  // chain[i]: the longest such chain that ends with request i.
   const chain: number[] = [];
   sorted.forEach((request, i) => {
-    const before = sorted.slice(0, i).filter((earlier) => earlier.end <= request.start);
-    chain[i] = 1 + Math.max(0, ...before.map((earlier) => chain[sorted.indexOf(earlier)] ?? 0));
+    const before = chain.filter((_, j) => (sorted[j] as ProxiedRequest).end <= request.start);
+    chain[i] = 1 + Math.max(0, ...before);
   });
   return Math.max(0, ...chain);
 }
